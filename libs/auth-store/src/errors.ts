@@ -1,0 +1,27 @@
+export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed';
+
+const brand = Symbol.for('@enigma/auth-store/AuthStoreError');
+
+/** The one error type of @enigma/auth-store; messages never contain secrets. */
+export class AuthStoreError extends Error {
+  public override readonly name = 'AuthStoreError';
+  public readonly [brand] = true;
+
+  public constructor(
+    public readonly kind: AuthStoreErrorKind,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** Works across duplicated copies of this package (brand, not `instanceof`). */
+  public static is(value: unknown, kind?: AuthStoreErrorKind): value is AuthStoreError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[brand] === true &&
+      (kind === undefined || (value as AuthStoreError).kind === kind)
+    );
+  }
+}

@@ -1,0 +1,14 @@
+import { describe, expect, it } from '@jest/globals';
+import { ClientError } from './errors.js';
+
+describe('ClientError', () => {
+  it('should be recognised by is() with and without a kind, and keep its cause', () => {
+    const cause = new Error('low-level');
+    const error = new ClientError('notConnected', 'explained', { cause });
+    expect(ClientError.is(error)).toBe(true);
+    expect(ClientError.is(error, 'notConnected')).toBe(true);
+    expect(ClientError.is(error, 'certificateMismatch')).toBe(false);
+    expect(ClientError.is(new Error('other'))).toBe(false);
+    expect(error.cause).toBe(cause);
+  });
+});

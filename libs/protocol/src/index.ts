@@ -1,0 +1,49 @@
+// @enigma/protocol: the wire contract of Enigma protocol v1 (event names,
+// payload and reply types, frame codec, limits, validators).
+export { ClientEvent, ServerEvent } from './events.js';
+export type {
+  Ack,
+  ClientEventName,
+  ClientToServerEvents,
+  InterServerEvents,
+  ServerEventName,
+  ServerToClientEvents,
+  SocketData,
+} from './events.js';
+export type {
+  Accepted,
+  AnyReply,
+  Banned,
+  Credentials,
+  HistoryPage,
+  HistoryReply,
+  HistoryRequest,
+  InvalidPassword,
+  InvalidUsername,
+  LoginReply,
+  LoginSuccessful,
+  MalformedFrame,
+  MalformedRequest,
+  NoticeKind,
+  NotLoggedIn,
+  PresenceEvent,
+  RateLimited,
+  RegisterReply,
+  Relayed,
+  ReplyType,
+  ResumeReply,
+  ResumeRequest,
+  SendReply,
+  ServerNotice,
+  SessionExpired,
+  UserInDatabase,
+} from './messages.js';
+export { encodeFrame, frameId, isWellFormedFrame, parseFrame, FRAME_ID_LENGTH } from './frame.js';
+export type { ParsedFrame } from './frame.js';
+export { DEFAULT_BACKLOG, DEFAULT_LIMITS, MAX_FRAME_LENGTH } from './limits.js';
+export type { ProtocolLimits } from './limits.js';
+export { isClientEventName, readClientEventArguments, validateClientPayload } from './validators.js';
+export type { ClientEventArguments, ClientPayloads, Validation } from './validators.js';
+export { ProtocolError } from './errors.js';
+export type { ProtocolErrorKind } from './errors.js';
+export { ProtocolContainerModule, protocolLimitsId } from './protocol.module.js';

@@ -1,0 +1,126 @@
+// Wire payloads of protocol v1 (ARCHITECTURE.md §2). Replies are discriminated
+// unions on `type`, so a `switch` over a reply is checked for exhaustiveness.
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface ResumeRequest {
+  /** The opaque token from `LOGIN_SUCCESSFUL.session`. */
+  session: string;
+  /** The last `seq` the client has; the reply's history starts after it. */
+  afterSeq: number;
+}
+
+export interface HistoryRequest {
+  beforeSeq?: number;
+  afterSeq?: number;
+  limit?: number;
+}
+
+/** A frame as the server relays it: `frame` is exactly what the sender sent. */
+export interface Relayed {
+  /** md5 hex of the token: the message id. */
+  id: string;
+  /** Server-wide increasing sequence number. */
+  seq: number;
+  /** The authenticated sender's username (never taken from the client). */
+  from: string;
+  /** Milliseconds since the epoch at which the server accepted the frame. */
+  ts: number;
+  frame: string;
+}
+
+export interface PresenceEvent {
+  username: string;
+  ts: number;
+}
+
+export type NoticeKind = 'notice' | 'paused' | 'kicked' | 'banned' | 'shutdown';
+
+export interface ServerNotice {
+  kind: NoticeKind;
+  /** Plaintext from the operator: notices are not end-to-end encrypted. */
+  text: string;
+  ts: number;
+}
+
+// --- Replies (acknowledgements) ---
+
+export interface LoginSuccessful {
+  type: 'LOGIN_SUCCESSFUL';
+  username: string;
+  session: string;
+  online: string[];
+  history: Relayed[];
+  lastSeq: number;
+  /** True when this reply answers a registration. */
+  registered?: boolean;
+}
+export interface InvalidUsername {
+  type: 'INVALID_USERNAME';
+  reason?: string;
+}
+export interface InvalidPassword {
+  type: 'INVALID_PASSWORD';
+  reason?: string;
+}
+export interface UserInDatabase {
+  type: 'USER_IN_DATABASE';
+}
+export interface RateLimited {
+  type: 'RATE_LIMITED';
+  retryAfterMs: number;
+}
+export interface Banned {
+  type: 'BANNED';
+}
+export interface MalformedRequest {
+  type: 'MALFORMED_REQUEST';
+  reason: string;
+}
+export interface SessionExpired {
+  type: 'SESSION_EXPIRED';
+}
+export interface Accepted {
+  type: 'ACCEPTED';
+  id: string;
+  seq: number;
+}
+export interface MalformedFrame {
+  type: 'MALFORMED_FRAME';
+  reason: string;
+}
+export interface NotLoggedIn {
+  type: 'NOT_LOGGED_IN';
+}
+export interface HistoryPage {
+  type: 'HISTORY';
+  messages: Relayed[];
+}
+
+export type LoginReply =
+  | LoginSuccessful
+  | InvalidUsername
+  | InvalidPassword
+  | RateLimited
+  | Banned
+  | MalformedRequest;
+
+export type RegisterReply =
+  | LoginSuccessful
+  | UserInDatabase
+  | InvalidUsername
+  | InvalidPassword
+  | RateLimited
+  | MalformedRequest;
+
+export type ResumeReply = LoginSuccessful | SessionExpired | Banned | RateLimited | MalformedRequest;
+
+export type SendReply = Accepted | MalformedFrame | RateLimited | NotLoggedIn;
+
+export type HistoryReply = HistoryPage | NotLoggedIn | MalformedRequest;
+
+export type AnyReply = LoginReply | RegisterReply | ResumeReply | SendReply | HistoryReply;
+export type ReplyType = AnyReply['type'];
