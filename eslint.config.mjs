@@ -28,7 +28,7 @@ export default [
         {
           enforceBuildableLibDependency: false,
           // Shared test helpers and the Jest preset live outside every project on purpose.
-          allow: ['jest\\.preset\\.mjs$', '/tools/testing/[a-z-]+\\.mjs$'],
+          allow: ['jest\\.preset\\.mjs$', '/tools/(testing|fixtures)/[a-z-]+\\.mjs$'],
           depConstraints,
         },
       ],

@@ -1,3 +1,18 @@
-// @enigma/auth-store (skeleton: the real API arrives with its issue).
+// @enigma/auth-store: accounts, bans, resume sessions and the message history
+// on TypeORM (SQLite through better-sqlite3 by default, or PostgreSQL).
+export { AuthStoreContainerModule, databaseHandleId } from './auth-store.module.js';
+export type { AuthStoreOptions } from './auth-store.module.js';
+export { openDatabase } from './database.js';
+export type { DatabaseHandle } from './database.js';
+export { Ban, entities, Message, Session, User, UserName } from './entities.js';
+export { CreateEnigmaTables1764000000000, migrations } from './migrations.js';
+export { messageStoreId, SqlMessageStore } from './message-store.js';
+export type { AppendResult, MessageStore, StoredMessage } from './message-store.js';
+export { checkNewPassword, DEFAULT_MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, normalizeUsername, usernameKey } from './policy.js';
+export type { PasswordCheck as NewPasswordCheck, UsernameCheck } from './policy.js';
+export { DEFAULT_THROTTLE, loginThrottleId, RateLimitedLoginThrottle } from './throttle.js';
+export type { LimiterFactory, LoginThrottle, ThrottleDecision, ThrottleOptions } from './throttle.js';
+export { DEFAULT_SESSION_TTL_MS, SqlUserStore, userStoreId } from './user-store.js';
+export type { PublicUser, RegisterResult, ResumeResult, SessionGrant, UserStore, UserStoreOptions } from './user-store.js';
 export { AuthStoreError } from './errors.js';
 export type { AuthStoreErrorKind } from './errors.js';

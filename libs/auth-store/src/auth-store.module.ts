@@ -1,0 +1,43 @@
+import { createPasswordHasher, passwordHasherId } from '@enigma/crypto';
+import { ContainerModule, type ServiceIdentifier } from 'inversify';
+import type { DatabaseHandle } from './database.js';
+import { messageStoreId, SqlMessageStore } from './message-store.js';
+import { DEFAULT_MIN_PASSWORD_LENGTH } from './policy.js';
+import { DEFAULT_THROTTLE, loginThrottleId, RateLimitedLoginThrottle, type LimiterFactory, type ThrottleOptions } from './throttle.js';
+import { DEFAULT_SESSION_TTL_MS, SqlUserStore, userStoreId } from './user-store.js';
+
+export const databaseHandleId: ServiceIdentifier<DatabaseHandle> = Symbol.for('@enigma/auth-store/DatabaseHandle');
+
+export interface AuthStoreOptions {
+  /** From `openDatabase(...)`: the app opens it (and reports errors) before composing. */
+  database: DatabaseHandle;
+  sessionTtlMs?: number;
+  minPasswordLength?: number;
+  throttle?: Partial<ThrottleOptions>;
+  /** Limiter backend; memory by default (Redis for several nodes). */
+  limiters?: LimiterFactory;
+}
+
+/**
+ * Binds the database handle, `UserStore`, `MessageStore` and `LoginThrottle`.
+ * Uses the `PasswordHasher` from CryptoContainerModule when the app loaded it.
+ */
+export class AuthStoreContainerModule extends ContainerModule {
+  public static fromOptions(settings: AuthStoreOptions): AuthStoreContainerModule {
+    return new AuthStoreContainerModule((options) => {
+      options.bind(databaseHandleId).toConstantValue(settings.database);
+      options
+        .bind(userStoreId)
+        .toDynamicValue((context) => {
+          const hasher = context.get(passwordHasherId, { optional: true }) ?? createPasswordHasher();
+          return new SqlUserStore(settings.database, hasher, {
+            sessionTtlMs: settings.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+            minPasswordLength: settings.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH,
+          });
+        })
+        .inSingletonScope();
+      options.bind(messageStoreId).toConstantValue(new SqlMessageStore(settings.database));
+      options.bind(loginThrottleId).toConstantValue(new RateLimitedLoginThrottle({ ...DEFAULT_THROTTLE, ...settings.throttle }, settings.limiters));
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DataSource, type QueryResult } from 'typeorm';
+import { entities } from './entities.js';
+import { AuthStoreError } from './errors.js';
+import { migrations } from './migrations.js';
+import { usernameKey } from './policy.js';
+
+/** The database in use, switchable at run time (the console's `database` command). */
+export interface DatabaseHandle {
+  /** The SQLite path, or the PostgreSQL host/database (never the password). */
+  readonly description: string;
+  readonly dialect: 'sqlite' | 'postgres';
+  current(): DataSource;
+  /** Opens (creating) and migrates another database, then swaps; on failure the old one stays. */
+  switchTo(database: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+const MIGRATION_LOCK = 7_771_777; // pg advisory lock id: nodes starting together migrate one at a time
+
+function describe(database: string): string {
+  if (!POSTGRES_URL.test(database)) return database;
+  const url = new URL(database);
+  return `postgres://${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+}
+
+async function createDataSource(database: string): Promise<DataSource> {
+  if (POSTGRES_URL.test(database)) {
+    return new DataSource({ type: 'postgres', url: database, entities, migrations, synchronize: false, logging: false });
+  }
+  try {
+    await mkdir(path.dirname(database), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new AuthStoreError('databaseUnavailable', `cannot create the folder for ${database}`, { cause: error });
+  }
+  return new DataSource({
+    type: 'better-sqlite3',
+    database,
+    entities,
+    migrations,
+    synchronize: false,
+    logging: false,
+    enableWAL: true,
+    timeout: 5000,
+    statementCacheSize: 200,
+    // FULL: a commit is fsync'd before it returns, so ACCEPTED means stored
+    // even if the machine loses power right after.
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('busy_timeout = 5000');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+    },
+  });
+}
+
+/** Opens a database and brings its schema up to date. */
+async function openDataSource(database: string): Promise<DataSource> {
+  const dataSource = await createDataSource(database);
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw new AuthStoreError('databaseUnavailable', `cannot open the database ${describe(database)}`, { cause: error });
+  }
+  try {
+    const postgres = dataSource.options.type === 'postgres';
+    if (postgres) await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await dataSource.runMigrations({ transaction: 'each' });
+      await backfillNameKeys(dataSource);
+    } finally {
+      if (postgres) await dataSource.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw new AuthStoreError('migrationFailed', `cannot prepare the database ${describe(database)}`, { cause: error });
+  }
+  return dataSource;
+}
+
+/**
+ * Seed databases have users but no `user_names` rows: give each its
+ * case-folded key. When two legacy names fold to the same key the first keeps
+ * it; the other still logs in by its exact name.
+ */
+async function backfillNameKeys(dataSource: DataSource): Promise<void> {
+  const missing = await sql<{ id: number; username: string }>(
+    dataSource,
+    'SELECT u.id, u.username FROM users u LEFT JOIN user_names n ON n.user_id = u.id WHERE n.user_id IS NULL ORDER BY u.id',
+  );
+  for (const row of missing.records) {
+    await sql(dataSource, 'INSERT INTO user_names (name_key, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [usernameKey(String(row.username)), Number(row.id)]);
+  }
+}
+
+/** Runs SQL written with `?` placeholders on either dialect. */
+export async function sql<Row = Record<string, unknown>>(dataSource: DataSource, text: string, parameters: unknown[] = []): Promise<QueryResult & { records: Row[] }> {
+  let query = text;
+  if (dataSource.options.type === 'postgres') {
+    let index = 0;
+    query = text.replace(/\?/g, () => `$${++index}`);
+  }
+  // A query runner gives the structured result (rows *and* affected counts) on every driver.
+  const runner = dataSource.createQueryRunner();
+  try {
+    return (await runner.query(query, parameters, true)) as QueryResult & { records: Row[] };
+  } finally {
+    await runner.release();
+  }
+}
+
+class SwitchableDatabase implements DatabaseHandle {
+  #dataSource: DataSource;
+  #description: string;
+
+  public constructor(dataSource: DataSource, database: string) {
+    this.#dataSource = dataSource;
+    this.#description = describe(database);
+  }
+
+  public get description(): string {
+    return this.#description;
+  }
+
+  public get dialect(): 'sqlite' | 'postgres' {
+    return this.#dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  public current(): DataSource {
+    return this.#dataSource;
+  }
+
+  public async switchTo(database: string): Promise<void> {
+    const next = await openDataSource(database);
+    const previous = this.#dataSource;
+    this.#dataSource = next;
+    this.#description = describe(database);
+    if (previous !== next) await previous.destroy().catch(() => undefined);
+  }
+
+  public async close(): Promise<void> {
+    if (this.#dataSource.isInitialized) await this.#dataSource.destroy();
+  }
+}
+
+/**
+ * Opens a SQLite file (created with its directory when missing; WAL mode,
+ * 5 s busy timeout, fsync on commit) or a `postgres://` URL, and runs the
+ * migrations.
+ */
+export async function openDatabase(database: string): Promise<DatabaseHandle> {
+  const resolved = POSTGRES_URL.test(database) ? database : path.resolve(database);
+  return new SwitchableDatabase(await openDataSource(resolved), resolved);
+}

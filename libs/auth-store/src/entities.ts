@@ -1,0 +1,87 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * The seed's table, exactly: `users(id INTEGER PRIMARY KEY, username, password)`.
+ * `password` holds an argon2id PHC string (or, for a seed row not yet used
+ * since the upgrade, the legacy plaintext, re-hashed at its next login).
+ */
+@Entity({ name: 'users' })
+export class User {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  public id!: number;
+
+  @Column({ type: 'text' })
+  public username!: string;
+
+  @Column({ type: 'text' })
+  public password!: string;
+
+  /** Never serialise the password hash. */
+  public toJSON(): { id: number; username: string } {
+    return { id: this.id, username: this.username };
+  }
+}
+
+/**
+ * Case-insensitive uniqueness without touching `users`: one row per folded
+ * name. SQLite's lower() folds only ASCII, so the key is computed in JS
+ * (NFC + toLowerCase), which folds Cyrillic too.
+ */
+@Entity({ name: 'user_names' })
+export class UserName {
+  @PrimaryColumn({ type: 'varchar', length: 128, name: 'name_key' })
+  public nameKey!: string;
+
+  @Index({ unique: true })
+  @Column({ type: 'integer', name: 'user_id' })
+  public userId!: number;
+}
+
+@Entity({ name: 'bans' })
+export class Ban {
+  @PrimaryColumn({ type: 'integer', name: 'user_id' })
+  public userId!: number;
+
+  @Column({ type: 'bigint', name: 'banned_at' })
+  public bannedAt!: number;
+}
+
+/** A resume session: only the SHA-256 of the token is stored. */
+@Entity({ name: 'sessions' })
+export class Session {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  public id!: string;
+
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 64, name: 'token_hash' })
+  public tokenHash!: string;
+
+  @Index()
+  @Column({ type: 'integer', name: 'user_id' })
+  public userId!: number;
+
+  @Column({ type: 'bigint', name: 'expires_at' })
+  public expiresAt!: number;
+}
+
+/** A relayed frame, ciphertext exactly as sent; `seq` orders the chat server-wide. */
+@Entity({ name: 'messages' })
+export class Message {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  public seq!: number;
+
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 32 })
+  public id!: string;
+
+  @Column({ type: 'text' })
+  public sender!: string;
+
+  @Column({ type: 'bigint' })
+  public ts!: number;
+
+  @Column({ type: 'text' })
+  public frame!: string;
+}
+
+export const entities = [User, UserName, Ban, Session, Message];

@@ -1,0 +1,76 @@
+import type { ServiceIdentifier } from 'inversify';
+import { sql, type DatabaseHandle } from './database.js';
+
+export interface StoredMessage {
+  id: string;
+  seq: number;
+  from: string;
+  ts: number;
+  frame: string;
+}
+
+export type AppendResult = { type: 'appended'; message: StoredMessage } | { type: 'duplicate'; message: StoredMessage };
+
+/** The relayed frames, in `seq` order. Everything returned is ascending by `seq`. */
+export interface MessageStore {
+  /** Resolves once the frame is committed; a known id returns the original message. */
+  append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult>;
+  latest(limit: number): Promise<StoredMessage[]>;
+  page(query: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredMessage[]>;
+  /** 0 when empty. */
+  lastSeq(): Promise<number>;
+}
+
+export const messageStoreId: ServiceIdentifier<MessageStore> = Symbol.for('@enigma/auth-store/MessageStore');
+
+interface MessageRow {
+  seq: number | string;
+  id: string;
+  sender: string;
+  ts: number | string;
+  frame: string;
+}
+
+const COLUMNS = 'seq, id, sender, ts, frame';
+
+// PostgreSQL returns BIGINT as strings; seq and ts fit safely in a JS number.
+const toMessage = (row: MessageRow): StoredMessage => ({ id: row.id, seq: Number(row.seq), from: row.sender, ts: Number(row.ts), frame: row.frame });
+
+export class SqlMessageStore implements MessageStore {
+  public constructor(private readonly database: DatabaseHandle) {}
+
+  public async append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
+    const db = this.database.current();
+    // ON CONFLICT DO NOTHING + RETURNING: one statement, no exception on a resend.
+    const inserted = await sql<{ seq: number | string }>(
+      db,
+      'INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq',
+      [message.id, message.from, message.ts, message.frame],
+    );
+    const row = inserted.records[0];
+    if (row !== undefined) return { type: 'appended', message: { ...message, seq: Number(row.seq) } };
+    const existing = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE id = ?`, [message.id]);
+    return { type: 'duplicate', message: toMessage(existing.records[0]!) };
+  }
+
+  public async latest(limit: number): Promise<StoredMessage[]> {
+    const { records } = await sql<MessageRow>(this.database.current(), `SELECT ${COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?`, [limit]);
+    return records.map(toMessage).reverse();
+  }
+
+  public async page(query: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredMessage[]> {
+    const db = this.database.current();
+    const before = query.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    if (query.afterSeq !== undefined) {
+      const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`, [query.afterSeq, before, query.limit]);
+      return records.map(toMessage);
+    }
+    const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`, [before, query.limit]);
+    return records.map(toMessage).reverse();
+  }
+
+  public async lastSeq(): Promise<number> {
+    const { records } = await sql<{ last: number | null }>(this.database.current(), 'SELECT MAX(seq) AS last FROM messages');
+    return Number(records[0]?.last ?? 0);
+  }
+}

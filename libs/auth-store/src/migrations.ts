@@ -1,0 +1,33 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+const isPostgres = (runner: QueryRunner): boolean => runner.connection.options.type === 'postgres';
+
+/**
+ * Creates Enigma's tables. `users` is created only when missing, so a seed
+ * `accounts.db` keeps its rows byte for byte; every statement is idempotent,
+ * so two processes migrating one file at once both succeed.
+ */
+export class CreateEnigmaTables1764000000000 implements MigrationInterface {
+  public readonly name = 'CreateEnigmaTables1764000000000';
+
+  public async up(runner: QueryRunner): Promise<void> {
+    const pg = isPostgres(runner);
+    const serial = pg ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+    const integerKey = pg ? 'SERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY';
+    await runner.query(`CREATE TABLE IF NOT EXISTS users (id ${integerKey}, username TEXT NOT NULL, password TEXT NOT NULL)`);
+    await runner.query('CREATE TABLE IF NOT EXISTS user_names (name_key VARCHAR(128) PRIMARY KEY, user_id INTEGER NOT NULL UNIQUE)');
+    await runner.query('CREATE TABLE IF NOT EXISTS bans (user_id INTEGER PRIMARY KEY, banned_at BIGINT NOT NULL)');
+    await runner.query(
+      'CREATE TABLE IF NOT EXISTS sessions (id VARCHAR(64) PRIMARY KEY, token_hash VARCHAR(64) NOT NULL UNIQUE, user_id INTEGER NOT NULL, expires_at BIGINT NOT NULL)',
+    );
+    await runner.query('CREATE INDEX IF NOT EXISTS sessions_user_id ON sessions (user_id)');
+    await runner.query(`CREATE TABLE IF NOT EXISTS messages (seq ${serial}, id VARCHAR(32) NOT NULL UNIQUE, sender TEXT NOT NULL, ts BIGINT NOT NULL, frame TEXT NOT NULL)`);
+  }
+
+  public async down(runner: QueryRunner): Promise<void> {
+    // `users` stays: it predates Enigma (the seed's table) and holds the accounts.
+    for (const table of ['messages', 'sessions', 'bans', 'user_names']) await runner.query(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+export const migrations = [CreateEnigmaTables1764000000000];

@@ -1,0 +1,234 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createPasswordHasher } from '@enigma/crypto';
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LEGACY_ACCOUNTS, makeLegacyDatabase } from '../../../tools/fixtures/make-legacy-db.mjs';
+import { openDatabase, type DatabaseHandle } from './database.js';
+import { SqlMessageStore } from './message-store.js';
+import { SqlUserStore } from './user-store.js';
+
+// Cheap argon2id parameters keep the suite fast; production uses OWASP's (see @enigma/crypto).
+const hasher = createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 });
+const strong = 'correct-horse-battery-staple-42';
+
+describe('SqlUserStore on SQLite', () => {
+  let dir: string;
+  let database: DatabaseHandle;
+  let users: SqlUserStore;
+
+  const open = async (file: string, sessionTtlMs = 60_000): Promise<void> => {
+    database = await openDatabase(file);
+    users = new SqlUserStore(database, hasher, { sessionTtlMs, minPasswordLength: 12 });
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'enigma-auth-'));
+  });
+  afterEach(async () => {
+    await database?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('when the database file is new', () => {
+    beforeEach(() => open(path.join(dir, 'sub', 'accounts.db')));
+
+    it('should create the users table with exactly id, username, password', () => {
+      const db = new Database(path.join(dir, 'sub', 'accounts.db'), { readonly: true });
+      const columns = db.prepare('PRAGMA table_info(users)').all() as Array<{ name: string }>;
+      db.close();
+      expect(columns.map((c) => c.name)).toEqual(['id', 'username', 'password']);
+    });
+
+    it('should register and then log in, Cyrillic names included, storing only an argon2id hash', async () => {
+      expect(await users.register('Алиса', strong)).toEqual({ type: 'registered', user: { id: 1, username: 'Алиса' } });
+      expect(await users.verify('Алиса', strong)).toEqual({ type: 'ok', user: { id: 1, username: 'Алиса' }, rehashed: false });
+      const db = new Database(path.join(dir, 'sub', 'accounts.db'), { readonly: true });
+      const row = db.prepare('SELECT password FROM users WHERE id = 1').get() as { password: string };
+      db.close();
+      expect(row.password).toMatch(/^\$argon2id\$/);
+      expect(row.password).not.toContain(strong);
+    });
+
+    it('should treat names case-insensitively: one account for Alice, alice and ALICE', async () => {
+      await users.register('Alice', strong);
+      expect(await users.register('alice', strong)).toEqual({ type: 'usernameTaken' });
+      expect(await users.register('АЛИСА', strong)).toMatchObject({ type: 'registered' });
+      expect(await users.register('алиса', strong)).toEqual({ type: 'usernameTaken' });
+      expect(await users.verify('ALICE', strong)).toMatchObject({ type: 'ok', user: { username: 'Alice' } });
+      expect(await users.count()).toBe(2);
+    });
+
+    it('should answer unknown users, wrong passwords, bad names and weak passwords distinctly', async () => {
+      await users.register('carol', strong);
+      expect(await users.verify('nobody', strong)).toEqual({ type: 'unknownUser' });
+      expect(await users.verify('carol', 'wrong-password-here')).toEqual({ type: 'wrongPassword' });
+      expect(await users.register('bad name', strong)).toMatchObject({ type: 'invalidUsername', reason: expect.any(String) });
+      expect(await users.register('dave', 'password1234')).toMatchObject({ type: 'weakPassword', reason: expect.stringMatching(/guess/) });
+    });
+
+    it('should let exactly one of two simultaneous registrations of a name win', async () => {
+      const results = await Promise.all([users.register('race', strong), users.register('RACE', strong)]);
+      expect(results.map((r) => r.type).sort()).toEqual(['registered', 'usernameTaken']);
+    });
+
+    it('should ban (refusing the right password and dropping sessions) and unban', async () => {
+      const { user } = (await users.register('mallory', strong)) as { user: { id: number; username: string } };
+      const session = await users.issueSession(user);
+      expect(await users.ban('Mallory')).toBe(true);
+      expect(await users.isBanned('mallory')).toBe(true);
+      expect(await users.verify('mallory', strong)).toEqual({ type: 'banned' });
+      expect(await users.resumeSession(session.token)).toEqual({ type: 'expired' });
+      expect(await users.unban('mallory')).toBe(true);
+      expect(await users.verify('mallory', strong)).toMatchObject({ type: 'ok' });
+      expect(await users.ban('no-such-user')).toBe(false);
+    });
+
+    it('should issue, resume and revoke sessions, storing only a hash of the token', async () => {
+      const { user } = (await users.register('erin', strong)) as { user: { id: number; username: string } };
+      const grant = await users.issueSession(user);
+      expect(await users.resumeSession(grant.token)).toEqual({ type: 'ok', user, sessionId: grant.sessionId });
+      expect(await users.resumeSession('forged-token')).toEqual({ type: 'expired' });
+      await users.revokeSession(grant.token);
+      expect(await users.resumeSession(grant.token)).toEqual({ type: 'expired' });
+
+      const files = await readdir(path.join(dir, 'sub'));
+      for (const file of files) {
+        expect((await readFile(path.join(dir, 'sub', file))).includes(grant.token)).toBe(false);
+      }
+    });
+
+    it('should list users without passwords', async () => {
+      await users.register('frank', strong);
+      await users.register('Грета', strong);
+      expect(await users.list()).toEqual([
+        { id: 1, username: 'frank' },
+        { id: 2, username: 'Грета' },
+      ]);
+    });
+  });
+
+  it('should expire sessions after their time to live', async () => {
+    await open(path.join(dir, 'accounts.db'), 1);
+    const { user } = (await users.register('gina', strong)) as { user: { id: number; username: string } };
+    const grant = await users.issueSession(user);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the TTL is 1 ms: any later moment is past it
+    expect(await users.resumeSession(grant.token)).toEqual({ type: 'expired' });
+  });
+
+  describe('when the database is the seed project\'s accounts.db (plaintext passwords)', () => {
+    let file: string;
+    beforeEach(async () => {
+      file = makeLegacyDatabase(path.join(dir, 'accounts.db'));
+      await open(file);
+    });
+
+    const rows = (): Array<{ id: number; username: string; password: string }> => {
+      const db = new Database(file, { readonly: true });
+      const all = db.prepare('SELECT id, username, password FROM users ORDER BY id').all() as Array<{ id: number; username: string; password: string }>;
+      db.close();
+      return all;
+    };
+
+    it('should keep every row as it was after the migrations', () => {
+      expect(rows()).toEqual(LEGACY_ACCOUNTS);
+    });
+
+    it('should log in with the plaintext password, re-hash that row only, then log in against the hash', async () => {
+      const [alice, bob] = LEGACY_ACCOUNTS;
+      expect(await users.verify(alice!.username, alice!.password)).toEqual({ type: 'ok', user: { id: 1, username: 'алиса' }, rehashed: true });
+      const [aliceRow, bobRow] = rows();
+      expect(aliceRow!.password).toMatch(/^\$argon2id\$/);
+      expect(aliceRow!.username).toBe('алиса');
+      expect(bobRow).toEqual(bob);
+      expect(await users.verify('АЛИСА', alice!.password)).toEqual({ type: 'ok', user: { id: 1, username: 'алиса' }, rehashed: false });
+      expect(await users.verify('bob', 'not-hunter2')).toEqual({ type: 'wrongPassword' });
+    });
+
+    it('should not re-judge legacy passwords as weak', async () => {
+      expect(await users.verify('bob', 'hunter2')).toMatchObject({ type: 'ok' });
+    });
+
+    it('should keep legacy names unique case-insensitively for new registrations', async () => {
+      expect(await users.register('Bob', strong)).toEqual({ type: 'usernameTaken' });
+    });
+  });
+
+  it('should switch databases at run time: the new one is empty, switching back finds the old users', async () => {
+    await open(path.join(dir, 'a.db'));
+    await users.register('henry', strong);
+    await database.switchTo(path.join(dir, 'b.db'));
+    expect(await users.count()).toBe(0);
+    expect(await users.verify('henry', strong)).toEqual({ type: 'unknownUser' });
+    await database.switchTo(path.join(dir, 'a.db'));
+    expect(await users.verify('henry', strong)).toMatchObject({ type: 'ok' });
+    expect(database.description).toBe(path.join(dir, 'a.db'));
+  });
+
+  it('should keep the old database when the new one cannot be opened', async () => {
+    await open(path.join(dir, 'a.db'));
+    await users.register('ivan', strong);
+    await writeFile(path.join(dir, 'not-a-folder'), 'x');
+    await expect(database.switchTo(path.join(dir, 'not-a-folder', 'x.db'))).rejects.toMatchObject({ name: 'AuthStoreError', kind: 'databaseUnavailable' });
+    expect(await users.verify('ivan', strong)).toMatchObject({ type: 'ok' });
+  });
+
+  it('should let two processes open and migrate the same file at once', async () => {
+    const file = path.join(dir, 'shared.db');
+    const script = `import('${fileURLToPath(new URL('../dist/index.js', import.meta.url))}').then(async (m) => { const db = await m.openDatabase(process.argv[1]); await db.close(); console.log('ok'); })`;
+    const runOne = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['-e', script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(err))));
+      });
+    expect(await Promise.all([runOne(), runOne(), runOne()])).toEqual(['ok', 'ok', 'ok']);
+    await open(file);
+    expect(await users.register('judy', strong)).toMatchObject({ type: 'registered' });
+  }, 30_000);
+});
+
+describe('SqlMessageStore on SQLite', () => {
+  let dir: string;
+  let database: DatabaseHandle;
+  let messages: SqlMessageStore;
+  const message = (n: number) => ({ id: n.toString(16).padStart(32, '0'), from: 'алиса', ts: 1_700_000_000_000 + n, frame: `frame-${n}` });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'enigma-messages-'));
+    database = await openDatabase(path.join(dir, 'accounts.db'));
+    messages = new SqlMessageStore(database);
+  });
+  afterEach(async () => {
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('should number messages in increasing seq and return a duplicate id with its original seq', async () => {
+    const first = await messages.append(message(1));
+    const second = await messages.append(message(2));
+    expect(first).toEqual({ type: 'appended', message: { ...message(1), seq: 1 } });
+    expect(second).toMatchObject({ type: 'appended', message: { seq: 2 } });
+    expect(await messages.append({ ...message(1), ts: 5 })).toEqual({ type: 'duplicate', message: { ...message(1), seq: 1 } });
+    expect(await messages.lastSeq()).toBe(2);
+  });
+
+  it('should serve the latest messages and pages in ascending seq', async () => {
+    for (let n = 1; n <= 10; n++) await messages.append(message(n));
+    expect((await messages.latest(3)).map((m) => m.seq)).toEqual([8, 9, 10]);
+    expect((await messages.page({ afterSeq: 4, limit: 3 })).map((m) => m.seq)).toEqual([5, 6, 7]);
+    expect((await messages.page({ beforeSeq: 4, limit: 10 })).map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect((await messages.page({ afterSeq: 2, beforeSeq: 5, limit: 10 })).map((m) => m.seq)).toEqual([3, 4]);
+    expect(await messages.page({ afterSeq: 10, limit: 10 })).toEqual([]);
+  });
+
+  it('should report 0 as the last seq of an empty history', async () => {
+    expect(await messages.lastSeq()).toBe(0);
+  });
+});

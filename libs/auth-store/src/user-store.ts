@@ -1,0 +1,210 @@
+import { constantTimeEqual, isPasswordHash, randomToken, tokenDigest, type PasswordHasher } from '@enigma/crypto';
+import type { ServiceIdentifier } from 'inversify';
+import { sql, type DatabaseHandle } from './database.js';
+import { checkNewPassword, normalizeUsername, usernameKey } from './policy.js';
+
+export interface PublicUser {
+  id: number;
+  username: string;
+}
+
+export type RegisterResult =
+  | { type: 'registered'; user: PublicUser }
+  | { type: 'usernameTaken' }
+  | { type: 'invalidUsername'; reason: string }
+  | { type: 'weakPassword'; reason: string };
+
+export type VerifyResult =
+  | { type: 'ok'; user: PublicUser; rehashed: boolean }
+  | { type: 'unknownUser' }
+  | { type: 'wrongPassword' }
+  | { type: 'banned' };
+
+export interface SessionGrant {
+  token: string;
+  sessionId: string;
+  expiresAt: Date;
+}
+
+export type ResumeResult = { type: 'ok'; user: PublicUser; sessionId: string } | { type: 'expired' } | { type: 'banned' };
+
+/** Accounts, bans and resume sessions. Results are unions, never thrown strings. */
+export interface UserStore {
+  register(username: string, password: string): Promise<RegisterResult>;
+  verify(username: string, password: string): Promise<VerifyResult>;
+  /** False when there is no such user. Also revokes that user's sessions. */
+  ban(username: string): Promise<boolean>;
+  unban(username: string): Promise<boolean>;
+  isBanned(username: string): Promise<boolean>;
+  list(): Promise<PublicUser[]>;
+  count(): Promise<number>;
+  issueSession(user: PublicUser): Promise<SessionGrant>;
+  resumeSession(token: string): Promise<ResumeResult>;
+  revokeSession(token: string): Promise<void>;
+}
+
+export const userStoreId: ServiceIdentifier<UserStore> = Symbol.for('@enigma/auth-store/UserStore');
+
+export interface UserStoreOptions {
+  /** How long a resume session lives without use (sliding). Default 30 days. */
+  sessionTtlMs: number;
+  minPasswordLength: number;
+}
+
+export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+
+interface UserRow {
+  id: number;
+  username: string;
+  password: string;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string } }).driverError;
+  const code = driverError?.code ?? (error as { code?: string }).code;
+  return code === '23505' || (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'));
+}
+
+/** `UserStore` on the SQL database (SQLite or PostgreSQL) behind a `DatabaseHandle`. */
+export class SqlUserStore implements UserStore {
+  public constructor(
+    private readonly database: DatabaseHandle,
+    private readonly hasher: PasswordHasher,
+    private readonly options: UserStoreOptions,
+  ) {}
+
+  public async register(username: string, password: string): Promise<RegisterResult> {
+    const name = normalizeUsername(username);
+    if (!name.ok) return { type: 'invalidUsername', reason: name.reason };
+    const strength = checkNewPassword(password, { minLength: this.options.minPasswordLength, username: name.username });
+    if (!strength.ok) return { type: 'weakPassword', reason: strength.reason };
+    if ((await this.find(name.username)) !== undefined) return { type: 'usernameTaken' };
+
+    const hash = await this.hasher.hash(password);
+    try {
+      const id = await this.database.current().transaction(async (manager) => {
+        const inserted = await manager.query(
+          this.database.dialect === 'postgres' ? 'INSERT INTO users (username, password) VALUES ($1, $2) RETURNING id' : 'INSERT INTO users (username, password) VALUES (?, ?) RETURNING id',
+          [name.username, hash],
+        );
+        const userId = Number((inserted as Array<{ id: number }>)[0]!.id);
+        await manager.query(
+          this.database.dialect === 'postgres' ? 'INSERT INTO user_names (name_key, user_id) VALUES ($1, $2)' : 'INSERT INTO user_names (name_key, user_id) VALUES (?, ?)',
+          [name.key, userId],
+        );
+        return userId;
+      });
+      return { type: 'registered', user: { id, username: name.username } };
+    } catch (error) {
+      // Two registrations of one name at once: the unique key decides.
+      if (isUniqueViolation(error)) return { type: 'usernameTaken' };
+      throw error;
+    }
+  }
+
+  public async verify(username: string, password: string): Promise<VerifyResult> {
+    const row = await this.find(username);
+    if (row === undefined) return { type: 'unknownUser' };
+
+    let ok: boolean;
+    let rehash: boolean;
+    if (isPasswordHash(row.password)) {
+      ({ ok, needsRehash: rehash } = await this.hasher.verify(password, row.password));
+    } else {
+      // A seed row: plaintext. Compare in constant time, then hash it in this same login.
+      ok = constantTimeEqual(password, row.password);
+      rehash = ok;
+    }
+    if (!ok) return { type: 'wrongPassword' };
+    if (await this.isBannedId(row.id)) return { type: 'banned' };
+    if (rehash) {
+      const hash = await this.hasher.hash(password);
+      // Only this row, only this column, and only if nobody changed it meanwhile.
+      await sql(this.database.current(), 'UPDATE users SET password = ? WHERE id = ? AND password = ?', [hash, row.id, row.password]);
+    }
+    return { type: 'ok', user: { id: Number(row.id), username: row.username }, rehashed: rehash };
+  }
+
+  public async ban(username: string): Promise<boolean> {
+    const row = await this.find(username);
+    if (row === undefined) return false;
+    const db = this.database.current();
+    await sql(db, 'INSERT INTO bans (user_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [row.id, Date.now()]);
+    await sql(db, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
+    return true;
+  }
+
+  public async unban(username: string): Promise<boolean> {
+    const row = await this.find(username);
+    if (row === undefined) return false;
+    await sql(this.database.current(), 'DELETE FROM bans WHERE user_id = ?', [row.id]);
+    return true;
+  }
+
+  public async isBanned(username: string): Promise<boolean> {
+    const row = await this.find(username);
+    return row !== undefined && (await this.isBannedId(row.id));
+  }
+
+  public async list(): Promise<PublicUser[]> {
+    const { records } = await sql<UserRow>(this.database.current(), 'SELECT id, username FROM users ORDER BY id');
+    return records.map((r) => ({ id: Number(r.id), username: r.username }));
+  }
+
+  public async count(): Promise<number> {
+    const { records } = await sql<{ n: number }>(this.database.current(), 'SELECT COUNT(*) AS n FROM users');
+    return Number(records[0]?.n ?? 0);
+  }
+
+  public async issueSession(user: PublicUser): Promise<SessionGrant> {
+    const token = randomToken(32);
+    const sessionId = randomToken(12);
+    const expiresAt = Date.now() + this.options.sessionTtlMs;
+    await sql(this.database.current(), 'INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)', [sessionId, tokenDigest(token), user.id, expiresAt]);
+    return { token, sessionId, expiresAt: new Date(expiresAt) };
+  }
+
+  public async resumeSession(token: string): Promise<ResumeResult> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 256) return { type: 'expired' };
+    const db = this.database.current();
+    const { records } = await sql<{ id: string; user_id: number; expires_at: number; username: string }>(
+      db,
+      'SELECT s.id, s.user_id, s.expires_at, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?',
+      [tokenDigest(token)],
+    );
+    const session = records[0];
+    const now = Date.now();
+    if (session === undefined) return { type: 'expired' };
+    if (Number(session.expires_at) <= now) {
+      await sql(db, 'DELETE FROM sessions WHERE id = ?', [session.id]);
+      return { type: 'expired' };
+    }
+    if (await this.isBannedId(Number(session.user_id))) return { type: 'banned' };
+    await sql(db, 'UPDATE sessions SET expires_at = ? WHERE id = ?', [now + this.options.sessionTtlMs, session.id]);
+    return { type: 'ok', user: { id: Number(session.user_id), username: session.username }, sessionId: session.id };
+  }
+
+  public async revokeSession(token: string): Promise<void> {
+    if (typeof token !== 'string') return;
+    await sql(this.database.current(), 'DELETE FROM sessions WHERE token_hash = ?', [tokenDigest(token)]);
+  }
+
+  /** Exact (NFC) name first, then the case-insensitive key. */
+  private async find(username: string): Promise<UserRow | undefined> {
+    if (typeof username !== 'string' || !username.isWellFormed() || username.length > 256) return undefined;
+    const db = this.database.current();
+    const exact = await sql<UserRow>(db, 'SELECT id, username, password FROM users WHERE username = ? ORDER BY id LIMIT 1', [username.normalize('NFC')]);
+    if (exact.records[0] !== undefined) return exact.records[0];
+    const folded = await sql<UserRow>(
+      db,
+      'SELECT u.id, u.username, u.password FROM user_names n JOIN users u ON u.id = n.user_id WHERE n.name_key = ?',
+      [usernameKey(username)],
+    );
+    return folded.records[0];
+  }
+
+  private async isBannedId(userId: number): Promise<boolean> {
+    const { records } = await sql(this.database.current(), 'SELECT 1 AS banned FROM bans WHERE user_id = ?', [userId]);
+    return records.length > 0;
+  }
+}
