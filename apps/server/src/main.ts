@@ -1,4 +1,70 @@
-// Skeleton: the server arrives with its issue.
-import { DEFAULT_LIMITS } from '@enigma/protocol';
+import 'reflect-metadata';
+import { CommanderError } from 'commander';
+import { startConsole } from './console.js';
+import { createLogger } from './logger.js';
+import { parseServerOptions } from './options.js';
+import { EnigmaServer } from './server.js';
 
-console.log(`enigma server: not built yet (frame limit ${DEFAULT_LIMITS.maxFrameLength})`);
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseServerOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    process.stderr.write(`enigma-server: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(options.logLevel, options.logFile);
+  if (options.tls === 'off') {
+    out('WARNING: TLS is off (--no-tls). Passwords and session tokens cross the network in the clear.');
+    out('WARNING: use this only behind a TLS-terminating proxy or on a development machine.');
+  }
+
+  let server: EnigmaServer;
+  try {
+    server = await EnigmaServer.start(options, log);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? `port ${options.port} is already in use (try --port 0)` : code === 'EACCES' ? `not allowed to listen on port ${options.port}` : (error as Error).message;
+    process.stderr.write(`enigma-server: could not start: ${reason}\n`);
+    log.error({ err: error }, 'start failed');
+    log.flush();
+    process.exit(1);
+  }
+
+  const status = server.status();
+  out('Enigma server (blind relay) is up');
+  out(`database: ${status.database} (${await server.users.count()} users)`);
+  for (const url of status.urls) out(`listening on ${url}`);
+  if (status.fingerprint !== undefined) out(`TLS certificate fingerprint (SHA-256): ${status.fingerprint}`);
+  out('type help for commands');
+
+  let exiting = false;
+  const shutdown = (why: string): void => {
+    if (exiting) return;
+    exiting = true;
+    out(`shutting down (${why})...`);
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    server.close().then(
+      () => {
+        out('bye');
+        log.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  startConsole(server, process.stdin, out, () => shutdown('exit'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,180 @@
+import type { Interface as ReadLine } from 'node:readline';
+import { createInterface } from 'node:readline';
+import { AuthStoreError } from '@enigma/auth-store';
+import type { EnigmaServer } from './server.js';
+
+type Out = (line: string) => void;
+
+interface Command {
+  usage: string;
+  help: string;
+  run(args: string, server: EnigmaServer, out: Out): Promise<void> | void;
+}
+
+const NAME_ARGUMENT = /^\S{1,64}$/;
+
+function requireName(args: string): string | undefined {
+  return NAME_ARGUMENT.test(args) ? args : undefined;
+}
+
+/** The operator's commands (ARCHITECTURE.md §3). One line in, one or more lines out, never a stack trace. */
+export const commands: Record<string, Command> = {
+  help: {
+    usage: 'help',
+    help: 'list the commands',
+    run: (_args, _server, out) => {
+      for (const command of Object.values(commands)) out(`  ${command.usage.padEnd(22)} ${command.help}`);
+    },
+  },
+  start: {
+    usage: 'start',
+    help: 'accept connections again after stop',
+    run: (_args, server, out) => out(server.resume() ? 'started: accepting connections' : 'already running'),
+  },
+  stop: {
+    usage: 'stop',
+    help: 'pause: disconnect everyone and refuse new connections until start',
+    run: (_args, server, out) => out(server.pause() ? 'stopped: everyone disconnected, new connections refused (type start to resume)' : 'already stopped'),
+  },
+  database: {
+    usage: 'database [name.db]',
+    help: 'show the database, or create/select another one',
+    run: async (args, server, out) => {
+      if (args === '') {
+        out(`database: ${server.status().database} (${await server.users.count()} users)`);
+        return;
+      }
+      if (!/^[\p{L}\p{N}_.\-/]{1,200}$/u.test(args)) {
+        out('database: give a file name such as other.db (letters, digits, _ . - /)');
+        return;
+      }
+      try {
+        const description = await server.switchDatabase(args);
+        out(`database: now using ${description} (${await server.users.count()} users)`);
+      } catch (error) {
+        out(`database: could not open ${args}: ${AuthStoreError.is(error) ? error.message : 'unexpected error (see the log)'}`);
+      }
+    },
+  },
+  status: {
+    usage: 'status',
+    help: 'state, addresses, database, who is online',
+    run: async (_args, server, out) => {
+      const status = server.status();
+      out(`state: ${status.paused ? 'stopped (type start to resume)' : 'running'}, up since ${status.startedAt.toISOString()}`);
+      for (const url of status.urls) out(`listening on ${url}`);
+      if (status.fingerprint !== undefined) out(`fingerprint (SHA-256): ${status.fingerprint}`);
+      out(`database: ${status.database} (${await server.users.count()} users)`);
+      out(`online: ${status.online.length} users in ${status.sessions} sessions`);
+    },
+  },
+  who: {
+    usage: 'who',
+    help: 'who is online, with their sessions',
+    run: (_args, server, out) => {
+      const sessions = server.relay.sessions();
+      if (sessions.length === 0) return out('nobody is online');
+      for (const s of sessions) out(`  ${s.username}  from ${s.address}  since ${new Date(s.since).toISOString()}`);
+    },
+  },
+  users: {
+    usage: 'users',
+    help: 'list the registered users',
+    run: async (_args, server, out) => {
+      const users = await server.users.list();
+      out(`${users.length} users`);
+      for (const user of users) out(`  ${user.id}  ${user.username}`);
+    },
+  },
+  kick: {
+    usage: 'kick NAME',
+    help: 'disconnect a user (they may log in again)',
+    run: (args, server, out) => {
+      const name = requireName(args);
+      if (name === undefined) return out('usage: kick NAME');
+      const count = server.relay.kick(name);
+      out(count === 0 ? `kick: ${name} is not online` : `kicked ${name} (${count} sessions)`);
+    },
+  },
+  ban: {
+    usage: 'ban NAME',
+    help: 'disconnect a user and refuse their logins',
+    run: async (args, server, out) => {
+      const name = requireName(args);
+      if (name === undefined) return out('usage: ban NAME');
+      out((await server.relay.ban(name)) ? `banned ${name}` : `ban: no user named ${name}`);
+    },
+  },
+  unban: {
+    usage: 'unban NAME',
+    help: 'allow a banned user to log in again',
+    run: async (args, server, out) => {
+      const name = requireName(args);
+      if (name === undefined) return out('usage: unban NAME');
+      out((await server.relay.unban(name)) ? `unbanned ${name}` : `unban: no user named ${name}`);
+    },
+  },
+  notice: {
+    usage: 'notice TEXT',
+    help: 'send a plaintext notice to everyone online',
+    run: (args, server, out) => {
+      if (args === '') return out('usage: notice TEXT');
+      if (args.length > 1000) return out('notice: at most 1000 characters');
+      server.relay.notice(args);
+      out(`notice sent to ${server.relay.online().length} users`);
+    },
+  },
+  invite: {
+    usage: 'invite',
+    help: 'print invite links (members add the chat key themselves)',
+    run: (_args, server, out) => {
+      const status = server.status();
+      const fp = status.fingerprint === undefined ? '' : `fp=${status.fingerprint.replaceAll(':', '')}&`;
+      out('invite links (the server never holds the chat key: append it as key=... before sharing):');
+      for (const url of status.urls) out(`  enigma://${new URL(url).host}/#${fp}key=`);
+    },
+  },
+  exit: {
+    usage: 'exit',
+    help: 'notify everyone, close cleanly and exit',
+    run: () => {
+      /* handled by the console loop: it owns the process exit */
+    },
+  },
+};
+
+/** Runs one console line. Returns 'exit' when the operator asked to leave. */
+export async function runCommand(line: string, server: EnigmaServer, out: Out): Promise<'exit' | undefined> {
+  const trimmed = line.trim();
+  if (trimmed === '') return undefined;
+  const space = trimmed.search(/\s/);
+  const name = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
+  const args = space === -1 ? '' : trimmed.slice(space + 1).trim();
+  if (name === 'exit' || name === 'quit') return 'exit';
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    out(`unknown command "${name.slice(0, 40)}"; type help for commands`);
+    return undefined;
+  }
+  try {
+    await command.run(args, server, out);
+  } catch {
+    out(`${name}: failed unexpectedly (details in the log)`);
+  }
+  return undefined;
+}
+
+/**
+ * Reads commands from stdin line by line, on a TTY or through a pipe. EOF on
+ * stdin does not stop the server (it may run detached with stdin closed).
+ */
+export function startConsole(server: EnigmaServer, input: NodeJS.ReadableStream, out: Out, onExit: () => void): ReadLine {
+  const reader = createInterface({ input, terminal: false });
+  let queue = Promise.resolve();
+  reader.on('line', (line) => {
+    queue = queue.then(async () => {
+      if ((await runCommand(line, server, out)) === 'exit') onExit();
+    });
+  });
+  return reader;
+}

@@ -1,0 +1,95 @@
+import type { Server as HttpServer } from 'node:http';
+import type { ClientToServerEvents, InterServerEvents, ServerNotice, ServerToClientEvents, SocketData } from '@enigma/protocol';
+import type { BroadcastPort, ChatRelay, Peer } from '@enigma/relay';
+import { Server, type Socket } from 'socket.io';
+import type { Logger } from './logger.js';
+
+type EnigmaServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type EnigmaSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** The socket.io room every logged-in socket is in: broadcasts go only there. */
+const CHAT_ROOM = 'chat';
+
+export interface GatewayOptions {
+  maxFrameLength: number;
+}
+
+/** Fan-out over socket.io: a broadcast is one `emit` to the chat room, encoded once. */
+export class SocketIoBroadcastPort implements BroadcastPort {
+  public constructor(private readonly io: EnigmaServer) {}
+
+  public admit(peerId: string): void {
+    this.io.sockets.sockets.get(peerId)?.join(CHAT_ROOM);
+  }
+
+  public broadcast<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.io.to(CHAT_ROOM).emit(event, ...args);
+  }
+
+  public disconnect(peerId: string, notice?: ServerNotice): void {
+    const socket = this.io.sockets.sockets.get(peerId);
+    if (socket === undefined) return;
+    if (notice !== undefined) socket.emit('SERVER_NOTICE', notice);
+    socket.disconnect(true);
+  }
+}
+
+export function createSocketServer(httpServer: HttpServer, options: GatewayOptions): EnigmaServer {
+  return new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
+    serveClient: false,
+    // A frame plus JSON framing; anything larger is cut off by engine.io itself.
+    maxHttpBufferSize: options.maxFrameLength + 4096,
+    // Frames are incompressible ciphertext: deflate would only cost CPU, and
+    // it would stop socket.io from encoding a broadcast once for everyone.
+    perMessageDeflate: false,
+    httpCompression: false,
+    // CORS stays closed: browsers on other origins cannot open a session.
+    cors: undefined,
+    connectTimeout: 10_000,
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+  });
+}
+
+type Handler = (peer: Peer, payload: unknown) => Promise<unknown>;
+type MalformedReply = (reason: string) => unknown;
+
+const malformedRequest: MalformedReply = (reason) => ({ type: 'MALFORMED_REQUEST', reason });
+const malformedFrame: MalformedReply = (reason) => ({ type: 'MALFORMED_FRAME', reason });
+
+/**
+ * Wires one socket's events to the relay. The acknowledgement is taken from
+ * the last argument; an event must carry exactly one payload besides it.
+ */
+export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger): void {
+  const peer: Peer = { id: socket.id, address: socket.handshake.address };
+
+  const on = (event: keyof ClientToServerEvents, handle: Handler, malformed: MalformedReply): void => {
+    // socket.io's typed `on` cannot express "any arguments"; the payload is
+    // validated by the relay, so the listener takes `unknown[]` on purpose.
+    (socket as unknown as Socket).on(event, (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (last as (reply: unknown) => void) : undefined;
+      const payloadCount = ack === undefined ? args.length : args.length - 1;
+      if (payloadCount !== 1) {
+        ack?.(malformed(payloadCount === 0 ? 'the event carries no payload' : 'the event carries more than one payload'));
+        return;
+      }
+      handle(peer, args[0]).then(
+        (reply) => ack?.(reply),
+        (error: unknown) => {
+          log.error({ err: error, event, peer: peer.id }, 'request failed');
+          ack?.(malformed('the server could not handle this request; try again'));
+        },
+      );
+    });
+  };
+
+  on('LOGIN_ATTEMPTING', (p, payload) => relay.login(p, payload), malformedRequest);
+  on('REGISTER_CLIENT_', (p, payload) => relay.register(p, payload), malformedRequest);
+  on('RESUME_SESSION', (p, payload) => relay.resume(p, payload), malformedRequest);
+  on('CLIENT_TO_SERVER', (p, payload) => relay.send(p, payload), malformedFrame);
+  on('HISTORY', (p, payload) => relay.history(p, payload), malformedRequest);
+
+  socket.on('disconnect', () => relay.disconnected(peer));
+}

@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { openDatabase, RateLimitedLoginThrottle, DEFAULT_THROTTLE, SqlMessageStore, SqlUserStore, type DatabaseHandle } from '@enigma/auth-store';
+import { createPasswordHasher, Fernet, generateKey } from '@enigma/crypto';
+import { encodeFrame, type Relayed } from '@enigma/protocol';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InMemoryBroadcastPort } from './broadcast-port.js';
+import { ChatRelay, DEFAULT_RELAY_OPTIONS } from './chat-relay.js';
+import type { Peer } from './peer.js';
+
+const strong = 'correct-horse-battery-staple-42';
+const fernet = new Fernet(generateKey());
+const frame = (text: string): string => encodeFrame(fernet.encrypt(text));
+
+describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
+  let dir: string;
+  let database: DatabaseHandle;
+  let port: InMemoryBroadcastPort;
+  let relay: ChatRelay;
+  let peers = 0;
+  const peer = (address = '10.0.0.1'): Peer => ({ id: `peer-${++peers}`, address });
+
+  const build = async (options: Partial<typeof DEFAULT_RELAY_OPTIONS> = {}, throttle = DEFAULT_THROTTLE): Promise<void> => {
+    database = await openDatabase(path.join(dir, 'accounts.db'));
+    const users = new SqlUserStore(database, createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 }), { sessionTtlMs: 60_000, minPasswordLength: 12 });
+    port = new InMemoryBroadcastPort();
+    relay = new ChatRelay(users, new SqlMessageStore(database), new RateLimitedLoginThrottle(throttle), port, { ...DEFAULT_RELAY_OPTIONS, ...options });
+  };
+  const member = async (name: string): Promise<Peer> => {
+    const p = peer();
+    const reply = await relay.register(p, { username: name, password: strong });
+    if (reply.type !== 'LOGIN_SUCCESSFUL') throw new Error(reply.type);
+    return p;
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'enigma-relay-'));
+    await build();
+  });
+  afterEach(async () => {
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('should relay an accepted frame to every logged-in peer, attributed to the sender', async () => {
+    const alice = await member('Алиса');
+    const bob = await member('bob');
+    const stranger = peer();
+    const sent = frame('Привет!');
+    const ack = await relay.send(alice, sent);
+    expect(ack).toEqual({ type: 'ACCEPTED', id: sent.slice(0, 32), seq: 1 });
+    const expected: Relayed = { id: sent.slice(0, 32), seq: 1, from: 'Алиса', ts: expect.any(Number) as unknown as number, frame: sent };
+    expect(port.received(bob.id, 'SERVER_TO_CLIENT')).toEqual([expected]);
+    expect(port.received(alice.id, 'SERVER_TO_CLIENT')).toEqual([expected]);
+    expect(port.received(stranger.id, 'SERVER_TO_CLIENT')).toEqual([]);
+  });
+
+  it('should refuse sends before login and malformed frames, relaying nothing', async () => {
+    expect(await relay.send(peer(), frame('x'))).toEqual({ type: 'NOT_LOGGED_IN' });
+    const alice = await member('alice');
+    const good = frame('ok');
+    for (const bad of [null, 12, { f: good }, 'short', '0'.repeat(32) + good.slice(32)]) {
+      expect(await relay.send(alice, bad)).toMatchObject({ type: 'MALFORMED_FRAME', reason: expect.any(String) });
+    }
+    expect(port.received(alice.id, 'SERVER_TO_CLIENT')).toEqual([]);
+  });
+
+  it('should acknowledge a resent frame with its original seq and broadcast it once', async () => {
+    const alice = await member('alice');
+    const sent = frame('once');
+    const first = await relay.send(alice, sent);
+    expect(await relay.send(alice, sent)).toEqual(first);
+    expect(port.received(alice.id, 'SERVER_TO_CLIENT')).toHaveLength(1);
+  });
+
+  it('should limit a flooding session with RATE_LIMITED and a retry time', async () => {
+    await database.close();
+    await build({ floodPoints: 3, floodDurationMs: 60_000 });
+    const alice = await member('alice');
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await relay.send(alice, frame(`m${i}`)));
+    expect(replies.slice(0, 3).every((r) => r.type === 'ACCEPTED')).toBe(true);
+    expect(replies[3]).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    expect((replies[3] as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it('should announce a user once however many sessions they open, and leave on the last', async () => {
+    const watcher = await member('watcher');
+    const first = peer();
+    const second = peer();
+    await relay.register(first, { username: 'dana', password: strong });
+    await relay.login(second, { username: 'DANA', password: strong });
+    expect(port.received(watcher.id, 'CLIENT_CONNECTED').map((e) => e.username)).toEqual(['dana']);
+    expect(relay.online()).toEqual(['dana', 'watcher']);
+    relay.disconnected(first);
+    expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT')).toEqual([]);
+    relay.disconnected(second);
+    relay.disconnected(second);
+    expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT').map((e) => e.username)).toEqual(['dana']);
+  });
+
+  it('should answer login outcomes and throttle repeated failures', async () => {
+    await database.close();
+    await build({}, { ...DEFAULT_THROTTLE, accountFailures: 2 });
+    await member('erin');
+    const p = peer('10.9.9.9');
+    expect(await relay.login(p, { username: 'nobody', password: strong })).toMatchObject({ type: 'INVALID_USERNAME' });
+    expect(await relay.login(p, { username: 'erin', password: 'wrong-wrong-wrong' })).toMatchObject({ type: 'INVALID_PASSWORD' });
+    expect(await relay.login(p, { username: 'erin', password: 'wrong-wrong-wrong' })).toMatchObject({ type: 'INVALID_PASSWORD' });
+    expect(await relay.login(p, { username: 'erin', password: strong })).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    expect(await relay.login(p, { nope: true })).toMatchObject({ type: 'MALFORMED_REQUEST' });
+  });
+
+  it('should resume a session with what was missed, and refuse unknown sessions', async () => {
+    const alice = await member('alice');
+    const bobPeer = peer();
+    const login = await relay.register(bobPeer, { username: 'bob', password: strong });
+    if (login.type !== 'LOGIN_SUCCESSFUL') throw new Error(login.type);
+    relay.disconnected(bobPeer);
+    await relay.send(alice, frame('missed 1'));
+    await relay.send(alice, frame('missed 2'));
+    const back = peer();
+    const resumed = await relay.resume(back, { session: login.session, afterSeq: login.lastSeq });
+    expect(resumed).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'bob', lastSeq: 2 });
+    expect((resumed as { history: Relayed[] }).history.map((m) => m.seq)).toEqual([1, 2]);
+    expect(await relay.resume(peer(), { session: 'forged', afterSeq: 0 })).toEqual({ type: 'SESSION_EXPIRED' });
+  });
+
+  it('should carry the latest backlog on login and page history', async () => {
+    await database.close();
+    await build({ backlog: 3 });
+    const alice = await member('alice');
+    for (let i = 1; i <= 5; i++) await relay.send(alice, frame(`m${i}`));
+    const bob = peer();
+    const login = await relay.register(bob, { username: 'bob', password: strong });
+    expect(login).toMatchObject({ type: 'LOGIN_SUCCESSFUL', lastSeq: 5, registered: true });
+    expect((login as { history: Relayed[] }).history.map((m) => m.seq)).toEqual([3, 4, 5]);
+    const page = await relay.history(bob, { beforeSeq: 3, limit: 10 });
+    expect(page.type === 'HISTORY' && page.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(await relay.history(peer(), {})).toEqual({ type: 'NOT_LOGGED_IN' });
+  });
+
+  it('should kick and ban with notices, and a banned user cannot log in', async () => {
+    const mallory = await member('mallory');
+    expect(relay.kick('MALLORY')).toBe(1);
+    expect(port.disconnected).toEqual([{ peerId: mallory.id, notice: expect.objectContaining({ kind: 'kicked' }) }]);
+    const again = peer();
+    await relay.login(again, { username: 'mallory', password: strong });
+    expect(await relay.ban('mallory')).toBe(true);
+    expect(port.disconnected[1]).toEqual({ peerId: again.id, notice: expect.objectContaining({ kind: 'banned' }) });
+    expect(await relay.login(peer(), { username: 'mallory', password: strong })).toEqual({ type: 'BANNED' });
+    expect(relay.online()).toEqual([]);
+  });
+});

@@ -1,0 +1,290 @@
+import {
+  loginThrottleId,
+  messageStoreId,
+  usernameKey,
+  userStoreId,
+  type LoginThrottle,
+  type MessageStore,
+  type PublicUser,
+  type StoredMessage,
+  type UserStore,
+} from '@enigma/auth-store';
+import {
+  DEFAULT_BACKLOG,
+  MAX_FRAME_LENGTH,
+  parseFrame,
+  ProtocolError,
+  validateClientPayload,
+  type HistoryReply,
+  type LoginReply,
+  type LoginSuccessful,
+  type PresenceEvent,
+  type RegisterReply,
+  type Relayed,
+  type ResumeReply,
+  type SendReply,
+  type ServerNotice,
+} from '@enigma/protocol';
+import { inject, injectable, type ServiceIdentifier } from 'inversify';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { broadcastPortId, type BroadcastPort } from './broadcast-port.js';
+import type { Peer, PeerSession } from './peer.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+export interface RelayOptions {
+  /** Messages of backlog in `LOGIN_SUCCESSFUL`. */
+  backlog: number;
+  /** Frames a session may send per `floodDurationMs` before `RATE_LIMITED`. */
+  floodPoints: number;
+  floodDurationMs: number;
+  maxFrameLength: number;
+  /** Most messages a resume catches up in its reply; the client pages for more. */
+  resumeHistoryCap: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
+  backlog: DEFAULT_BACKLOG,
+  floodPoints: 30,
+  floodDurationMs: 1000,
+  maxFrameLength: MAX_FRAME_LENGTH,
+  resumeHistoryCap: 1000,
+});
+
+export const relayOptionsId: ServiceIdentifier<RelayOptions> = Symbol.for('@enigma/relay/RelayOptions');
+
+/** What the relay tells the app (for logs, metrics, the console). */
+export interface RelayEvents extends Record<string, unknown> {
+  relayed: Relayed;
+  joined: PresenceEvent;
+  left: PresenceEvent;
+  notice: ServerNotice;
+}
+
+const toRelayed = (message: StoredMessage): Relayed => message;
+
+/**
+ * The transport-agnostic chat core: admission, presence, frame acceptance,
+ * history and fan-out through a `BroadcastPort`. Every request method takes
+ * the raw payload (`unknown`), validates it and answers the protocol's reply
+ * union; none throws for bad input.
+ */
+@injectable()
+export class ChatRelay {
+  public readonly events = new TypedEmitter<RelayEvents>();
+  readonly #sessions = new Map<string, PeerSession>();
+  /** Folded username → peer ids: a user is online while this set is non-empty. */
+  readonly #online = new Map<string, Set<string>>();
+  readonly #flood: RateLimiterMemory;
+
+  public constructor(
+    @inject(userStoreId) private readonly users: UserStore,
+    @inject(messageStoreId) private readonly messages: MessageStore,
+    @inject(loginThrottleId) private readonly throttle: LoginThrottle,
+    @inject(broadcastPortId) private readonly port: BroadcastPort,
+    @inject(relayOptionsId) private readonly options: RelayOptions,
+  ) {
+    this.#flood = new RateLimiterMemory({ keyPrefix: 'flood', points: options.floodPoints, duration: options.floodDurationMs / 1000 });
+  }
+
+  public async login(peer: Peer, payload: unknown): Promise<LoginReply> {
+    const request = validateClientPayload('LOGIN_ATTEMPTING', payload);
+    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
+    const { username, password } = request.value;
+
+    const gate = await this.throttle.beforeLogin(username, peer.address);
+    if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs };
+    const verdict = await this.users.verify(username, password);
+    switch (verdict.type) {
+      case 'unknownUser':
+        await this.throttle.loginFailed(username, peer.address);
+        return { type: 'INVALID_USERNAME', reason: 'no user with this name' };
+      case 'wrongPassword':
+        await this.throttle.loginFailed(username, peer.address);
+        return { type: 'INVALID_PASSWORD', reason: 'wrong password' };
+      case 'banned':
+        return { type: 'BANNED' };
+      case 'ok':
+        await this.throttle.loginSucceeded(username, peer.address);
+        return this.admit(peer, verdict.user);
+    }
+  }
+
+  public async register(peer: Peer, payload: unknown): Promise<RegisterReply> {
+    const request = validateClientPayload('REGISTER_CLIENT_', payload);
+    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
+    const gate = await this.throttle.beforeRegister(peer.address);
+    if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs };
+
+    const result = await this.users.register(request.value.username, request.value.password);
+    switch (result.type) {
+      case 'usernameTaken':
+        return { type: 'USER_IN_DATABASE' };
+      case 'invalidUsername':
+        return { type: 'INVALID_USERNAME', reason: result.reason };
+      case 'weakPassword':
+        return { type: 'INVALID_PASSWORD', reason: result.reason };
+      case 'registered':
+        return { ...(await this.admit(peer, result.user)), registered: true };
+    }
+  }
+
+  public async resume(peer: Peer, payload: unknown): Promise<ResumeReply> {
+    const request = validateClientPayload('RESUME_SESSION', payload);
+    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
+    const result = await this.users.resumeSession(request.value.session);
+    switch (result.type) {
+      case 'expired':
+        return { type: 'SESSION_EXPIRED' };
+      case 'banned':
+        return { type: 'BANNED' };
+      case 'ok': {
+        const history = await this.messages.page({ afterSeq: request.value.afterSeq, limit: this.options.resumeHistoryCap });
+        return this.enter(peer, result.user, request.value.session, history);
+      }
+    }
+  }
+
+  /** The hot path: validate, store (committed), broadcast once, acknowledge. */
+  public async send(peer: Peer, frame: unknown): Promise<SendReply> {
+    const session = this.#sessions.get(peer.id);
+    if (session === undefined) return { type: 'NOT_LOGGED_IN' };
+    let id: string;
+    try {
+      ({ id } = parseFrame(frame, this.options.maxFrameLength));
+    } catch (error) {
+      if (ProtocolError.is(error)) return { type: 'MALFORMED_FRAME', reason: error.reason };
+      throw error;
+    }
+    try {
+      await this.#flood.consume(peer.id);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return { type: 'RATE_LIMITED', retryAfterMs: Math.max(1, Math.ceil(error.msBeforeNext)) };
+      throw error;
+    }
+    const stored = await this.messages.append({ id, from: session.username, ts: Date.now(), frame: frame as string });
+    if (stored.type === 'appended') {
+      const relayed = toRelayed(stored.message);
+      this.port.broadcast('SERVER_TO_CLIENT', relayed);
+      this.events.emit('relayed', relayed);
+    }
+    return { type: 'ACCEPTED', id, seq: stored.message.seq };
+  }
+
+  public async history(peer: Peer, payload: unknown): Promise<HistoryReply> {
+    if (!this.#sessions.has(peer.id)) return { type: 'NOT_LOGGED_IN' };
+    const request = validateClientPayload('HISTORY', payload);
+    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
+    const limit = request.value.limit ?? this.options.backlog;
+    const messages = await this.messages.page({ beforeSeq: request.value.beforeSeq, afterSeq: request.value.afterSeq, limit });
+    return { type: 'HISTORY', messages: messages.map(toRelayed) };
+  }
+
+  /** The transport lost the connection (or closed it). Idempotent. */
+  public disconnected(peer: Peer): void {
+    void this.#flood.delete(peer.id);
+    this.leave(peer.id);
+  }
+
+  // --- operator actions ---
+
+  public online(): string[] {
+    return [...this.#sessions.values()]
+      .map((s) => s.username)
+      .filter((name, index, all) => all.indexOf(name) === index)
+      .sort();
+  }
+
+  public sessions(): Array<{ peerId: string; username: string; address: string; since: number }> {
+    return [...this.#sessions.values()].map(({ peerId, username, address, since }) => ({ peerId, username, address, since }));
+  }
+
+  /** Disconnects every session of a user with a `kicked` notice; returns how many. */
+  public kick(username: string): number {
+    return this.disconnectUser(username, { kind: 'kicked', text: 'You were disconnected by the operator.', ts: Date.now() });
+  }
+
+  /** Bans (refusing future logins, revoking sessions) and disconnects with a `banned` notice. */
+  public async ban(username: string): Promise<boolean> {
+    if (!(await this.users.ban(username))) return false;
+    this.disconnectUser(username, { kind: 'banned', text: 'You were banned from this server by the operator.', ts: Date.now() });
+    return true;
+  }
+
+  public unban(username: string): Promise<boolean> {
+    return this.users.unban(username);
+  }
+
+  /** A plaintext notice from the operator to everyone logged in. */
+  public notice(text: string): ServerNotice {
+    const notice: ServerNotice = { kind: 'notice', text, ts: Date.now() };
+    this.port.broadcast('SERVER_NOTICE', notice);
+    this.events.emit('notice', notice);
+    return notice;
+  }
+
+  /** For `stop` and shutdown: every peer gets the notice and is disconnected. */
+  public disconnectAll(notice: ServerNotice): void {
+    for (const peerId of [...this.#sessions.keys()]) {
+      this.port.disconnect(peerId, notice);
+      this.leave(peerId);
+    }
+  }
+
+  // --- internals ---
+
+  private async admit(peer: Peer, user: PublicUser): Promise<LoginSuccessful> {
+    const grant = await this.users.issueSession(user);
+    const history = await this.messages.latest(this.options.backlog);
+    return this.enter(peer, user, grant.token, history);
+  }
+
+  private async enter(peer: Peer, user: PublicUser, sessionToken: string, history: StoredMessage[]): Promise<LoginSuccessful> {
+    // A socket that logs in again (maybe as someone else) leaves first.
+    if (this.#sessions.has(peer.id)) this.leave(peer.id);
+    this.#sessions.set(peer.id, { peerId: peer.id, username: user.username, address: peer.address, since: Date.now(), sessionToken });
+    const key = usernameKey(user.username);
+    let peers = this.#online.get(key);
+    const firstSession = peers === undefined;
+    if (peers === undefined) this.#online.set(key, (peers = new Set()));
+    peers.add(peer.id);
+    if (firstSession) this.announce('joined', user.username);
+    this.port.admit(peer.id);
+    const lastSeq = history.length > 0 ? history[history.length - 1]!.seq : await this.messages.lastSeq();
+    return {
+      type: 'LOGIN_SUCCESSFUL',
+      username: user.username,
+      session: sessionToken,
+      online: this.online(),
+      history: history.map(toRelayed),
+      lastSeq: Math.max(lastSeq, await this.messages.lastSeq()),
+    };
+  }
+
+  private leave(peerId: string): void {
+    const session = this.#sessions.get(peerId);
+    if (session === undefined) return;
+    this.#sessions.delete(peerId);
+    const key = usernameKey(session.username);
+    const peers = this.#online.get(key);
+    peers?.delete(peerId);
+    if (peers !== undefined && peers.size === 0) {
+      this.#online.delete(key);
+      this.announce('left', session.username);
+    }
+  }
+
+  private announce(kind: 'joined' | 'left', username: string): void {
+    const event: PresenceEvent = { username, ts: Date.now() };
+    this.port.broadcast(kind === 'joined' ? 'CLIENT_CONNECTED' : 'CLIENT_LEFT_CHAT', event);
+    this.events.emit(kind, event);
+  }
+
+  private disconnectUser(username: string, notice: ServerNotice): number {
+    const peers = [...(this.#online.get(usernameKey(username)) ?? [])];
+    for (const peerId of peers) {
+      this.port.disconnect(peerId, notice);
+      this.leave(peerId);
+    }
+    return peers.length;
+  }
+}

@@ -1,0 +1,17 @@
+import { ContainerModule } from 'inversify';
+import { ChatRelay, DEFAULT_RELAY_OPTIONS, relayOptionsId, type RelayOptions } from './chat-relay.js';
+
+/**
+ * Binds `ChatRelay` (one per container) and its options. The app binds
+ * `broadcastPortId` (its transport) and loads AuthStoreContainerModule for the
+ * user store, message store and login throttle.
+ */
+export class RelayContainerModule extends ContainerModule {
+  public static fromOptions(settings: Partial<RelayOptions> = {}): RelayContainerModule {
+    const relayOptions: RelayOptions = Object.freeze({ ...DEFAULT_RELAY_OPTIONS, ...settings });
+    return new RelayContainerModule((options) => {
+      options.bind(relayOptionsId).toConstantValue(relayOptions);
+      options.bind(ChatRelay).toSelf().inSingletonScope();
+    });
+  }
+}
