@@ -1,8 +1,18 @@
-export type ClientErrorKind = 'notConnected' | 'certificateMismatch';
+export type ClientErrorKind =
+  | 'notConnected'
+  | 'notLoggedIn'
+  | 'unreachable'
+  | 'certificateMismatch'
+  | 'certificateRefused'
+  | 'invalidInvite'
+  | 'invalidKey'
+  | 'sessionExpired'
+  | 'malformedFrame'
+  | 'closed';
 
 const brand = Symbol.for('@enigma/client/ClientError');
 
-/** The one error type of @enigma/client; messages never contain secrets. */
+/** The one error type of @enigma/client; messages never contain keys, tokens or text. */
 export class ClientError extends Error {
   public override readonly name = 'ClientError';
   public readonly [brand] = true;

@@ -44,6 +44,7 @@ export { DEFAULT_BACKLOG, DEFAULT_LIMITS, MAX_FRAME_LENGTH } from './limits.js';
 export type { ProtocolLimits } from './limits.js';
 export { isClientEventName, readClientEventArguments, validateClientPayload } from './validators.js';
 export type { ClientEventArguments, ClientPayloads, Validation } from './validators.js';
+export { TypedEmitter } from './typed-emitter.js';
 export { ProtocolError } from './errors.js';
 export type { ProtocolErrorKind } from './errors.js';
 export { ProtocolContainerModule, protocolLimitsId } from './protocol.module.js';

@@ -14,6 +14,7 @@ import {
   MAX_FRAME_LENGTH,
   parseFrame,
   ProtocolError,
+  TypedEmitter,
   validateClientPayload,
   type HistoryReply,
   type LoginReply,
@@ -29,7 +30,6 @@ import { inject, injectable, type ServiceIdentifier } from 'inversify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { broadcastPortId, type BroadcastPort } from './broadcast-port.js';
 import type { Peer, PeerSession } from './peer.js';
-import { TypedEmitter } from './typed-emitter.js';
 
 export interface RelayOptions {
   /** Messages of backlog in `LOGIN_SUCCESSFUL`. */

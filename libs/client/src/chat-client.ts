@@ -1,0 +1,430 @@
+import { Fernet } from '@enigma/crypto';
+import {
+  encodeFrame,
+  TypedEmitter,
+  type ClientToServerEvents,
+  type HistoryReply,
+  type HistoryRequest,
+  type LoginReply,
+  type LoginSuccessful,
+  type PresenceEvent,
+  type RegisterReply,
+  type Relayed,
+  type ResumeReply,
+  type SendReply,
+  type ServerNotice,
+  type ServerToClientEvents,
+} from '@enigma/protocol';
+import { io, type Socket } from 'socket.io-client';
+import { ClientError } from './errors.js';
+import { normalizeFingerprint } from './invite.js';
+import { MemoryOutboxStore, type OutboxEntry, type OutboxStore } from './outbox.js';
+import { fetchServerCertificate } from './tls.js';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+/** A relayed message as the user sees it. */
+export interface ChatMessage {
+  id: string;
+  seq: number;
+  from: string;
+  ts: number;
+  /** The decrypted text; absent when `locked`. */
+  text?: string;
+  /** True when the chat key cannot open the frame (another key, or tampered). */
+  locked: boolean;
+  /** True for messages this user sent. */
+  own: boolean;
+}
+
+/** The events of a `ChatClient` and their payloads. */
+export interface ChatClientEvents extends Record<string, unknown> {
+  message: ChatMessage;
+  joined: PresenceEvent;
+  left: PresenceEvent;
+  notice: ServerNotice;
+  state: ConnectionState;
+  sent: { id: string; seq: number };
+  error: ClientError;
+}
+
+export interface ChatClientOptions {
+  /** The Fernet chat key; without it every message is `locked` and `send` refuses. */
+  chatKey?: string;
+  outbox?: OutboxStore;
+  /** How long to wait for an acknowledgement before treating the connection as lost. */
+  ackTimeoutMs?: number;
+}
+
+export interface ConnectOptions {
+  /** `https://host:port` (or `http://` for a server behind a TLS proxy / in development). */
+  url: string;
+  /** The pinned SHA-256 of the server certificate; a different one is refused. */
+  fingerprint?: string;
+  /** Trust on first use: shown the fingerprint when none is pinned; return true to trust it. */
+  onUntrustedCertificate?: (fingerprint: string) => boolean | Promise<boolean>;
+}
+
+type EnigmaSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const SEEN_IDS_LIMIT = 20_000;
+const CATCH_UP_PAGE = 500;
+
+interface Pending extends OutboxEntry {
+  resolve(accepted: { id: string; seq: number }): void;
+  reject(error: ClientError): void;
+  inFlight: boolean;
+}
+
+/**
+ * An Enigma chat client for Node: bots, tests, the desktop app, other
+ * products. Encrypts with the chat key, keeps unacknowledged frames in an
+ * outbox, reconnects by itself and resumes its session, catching up on
+ * everything after the last `seq` it saw, without duplicates.
+ */
+export class ChatClient {
+  readonly #events = new TypedEmitter<ChatClientEvents>();
+  readonly #outbox = new Map<string, Pending>();
+  readonly #seen = new Set<string>();
+  readonly #outboxStore: OutboxStore;
+  readonly #ackTimeoutMs: number;
+  #fernet: Fernet | undefined;
+  #socket: EnigmaSocket | undefined;
+  #state: ConnectionState = 'offline';
+  #session: string | undefined;
+  #username: string | undefined;
+  #lastSeq = 0;
+  /** While catching up, live messages wait here so everything is emitted in seq order. */
+  #held: Relayed[] | undefined;
+  #stopReconnecting = false;
+
+  public constructor(options: ChatClientOptions = {}) {
+    if (options.chatKey !== undefined) this.setChatKey(options.chatKey);
+    this.#outboxStore = options.outbox ?? new MemoryOutboxStore();
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  public on<E extends keyof ChatClientEvents>(event: E, handler: (payload: ChatClientEvents[E]) => void): () => void {
+    return this.#events.on(event, handler);
+  }
+
+  public get state(): ConnectionState {
+    return this.#state;
+  }
+
+  public get username(): string | undefined {
+    return this.#username;
+  }
+
+  public get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Frames sent but not yet acknowledged. */
+  public get pending(): number {
+    return this.#outbox.size;
+  }
+
+  public setChatKey(key: string): void {
+    try {
+      this.#fernet = new Fernet(key);
+    } catch (error) {
+      throw new ClientError('invalidKey', 'the chat key is not a Fernet key (44 characters of url-safe base64)', { cause: error });
+    }
+  }
+
+  /** Connects, checking the server certificate against the pin (or asking, on first use). */
+  public async connect(options: ConnectOptions): Promise<{ fingerprint: string }> {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new ClientError('unreachable', 'the server address is not a URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientError('unreachable', 'the server address must be https:// or http://');
+    this.close();
+    this.#stopReconnecting = false;
+    this.setState('connecting');
+
+    let tls: { ca: string; checkServerIdentity: () => Error | undefined } | undefined;
+    let fingerprint = '';
+    if (url.protocol === 'https:') {
+      const certificate = await fetchServerCertificate(url).catch((error: unknown) => {
+        this.setState('offline');
+        throw error;
+      });
+      fingerprint = certificate.fingerprint;
+      const pinned = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
+      if (options.fingerprint !== undefined && pinned !== fingerprint) {
+        this.setState('offline');
+        throw new ClientError('certificateMismatch', `the server's certificate (${fingerprint}) is not the pinned one: it changed, or someone is in between`);
+      }
+      if (pinned === undefined && !(await options.onUntrustedCertificate?.(fingerprint))) {
+        this.setState('offline');
+        throw new ClientError('certificateRefused', 'the server certificate was not trusted');
+      }
+      // From here on only this exact certificate is trusted; the host name need
+      // not be in it (servers are reached by LAN address).
+      tls = { ca: certificate.pem, checkServerIdentity: () => undefined };
+    }
+
+    const socket: EnigmaSocket = io(url.origin, {
+      transports: ['websocket'],
+      forceNew: true,
+      autoConnect: false,
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 5000,
+      ...(tls ?? {}),
+    });
+    this.#socket = socket;
+    this.wire(socket);
+    await new Promise<void>((resolve, reject) => {
+      const ok = (): void => {
+        socket.off('connect_error', failed);
+        resolve();
+      };
+      const failed = (error: Error): void => {
+        socket.off('connect', ok);
+        socket.disconnect();
+        this.setState('offline');
+        reject(new ClientError('unreachable', `cannot connect to ${url.host}`, { cause: error }));
+      };
+      socket.once('connect', ok);
+      socket.once('connect_error', failed);
+      socket.connect();
+    });
+    await this.restoreOutbox();
+    return { fingerprint };
+  }
+
+  public async register(username: string, password: string): Promise<RegisterReply> {
+    const reply = await this.request<RegisterReply>('REGISTER_CLIENT_', { username, password });
+    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply, false);
+    return reply;
+  }
+
+  public async login(username: string, password: string): Promise<LoginReply> {
+    const reply = await this.request<LoginReply>('LOGIN_ATTEMPTING', { username, password });
+    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply, false);
+    return reply;
+  }
+
+  /** Encrypts, frames and sends; resolves when the server has stored it. Survives reconnects. */
+  public send(text: string): Promise<{ id: string; seq: number }> {
+    if (this.#fernet === undefined) return Promise.reject(new ClientError('invalidKey', 'set a chat key before sending'));
+    if (this.#session === undefined) return Promise.reject(new ClientError('notLoggedIn', 'log in before sending'));
+    const frame = encodeFrame(this.#fernet.encrypt(text));
+    return this.enqueue({ id: frame.slice(0, 32), frame });
+  }
+
+  /** Older (or newer) messages, decrypted, ascending by seq. */
+  public async history(query: HistoryRequest = {}): Promise<ChatMessage[]> {
+    const reply = await this.request<HistoryReply>('HISTORY', query);
+    if (reply.type !== 'HISTORY') throw new ClientError(reply.type === 'NOT_LOGGED_IN' ? 'notLoggedIn' : 'malformedFrame', `history refused: ${reply.type}`);
+    return reply.messages.map((m) => this.open(m));
+  }
+
+  /** Forgets the session and disconnects. */
+  public async logout(): Promise<void> {
+    this.#session = undefined;
+    this.#username = undefined;
+    this.close();
+  }
+
+  public close(): void {
+    this.#stopReconnecting = true;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined) {
+      socket.removeAllListeners();
+      socket.io.removeAllListeners();
+      socket.disconnect();
+    }
+    this.setState('offline');
+  }
+
+  // --- internals ---
+
+  private wire(socket: EnigmaSocket): void {
+    let lastNotice: ServerNotice['kind'] | undefined;
+    socket.on('SERVER_TO_CLIENT', (message) => {
+      if (this.#held !== undefined) this.#held.push(message);
+      else this.deliver(message);
+    });
+    socket.on('CLIENT_CONNECTED', (event) => this.#events.emit('joined', event));
+    socket.on('CLIENT_LEFT_CHAT', (event) => this.#events.emit('left', event));
+    socket.on('SERVER_NOTICE', (notice) => {
+      lastNotice = notice.kind;
+      if (notice.kind === 'kicked' || notice.kind === 'banned') this.#stopReconnecting = true;
+      this.#events.emit('notice', notice);
+    });
+    socket.on('connect', () => {
+      if (this.#state === 'connecting') {
+        this.setState('connected');
+        return;
+      }
+      // A reconnect: resume the session, catch up, then resend what waits.
+      this.setState('connected');
+      void this.resume();
+    });
+    socket.on('disconnect', (reason) => {
+      if (this.#stopReconnecting || reason === 'io client disconnect') {
+        this.setState('offline');
+        return;
+      }
+      this.setState('reconnecting');
+      // socket.io does not reconnect by itself after the server closed the
+      // socket; a pause or a restart is worth waiting out, a kick is not.
+      if (reason === 'io server disconnect' && (lastNotice === undefined || lastNotice === 'paused' || lastNotice === 'shutdown')) {
+        socket.connect();
+      }
+      lastNotice = undefined;
+    });
+    socket.io.on('reconnect_failed', () => this.setState('offline'));
+    // A server that refuses the connection (paused by its operator) is not
+    // retried by socket.io itself: retry with back-off until it is back.
+    let retryDelay = 250;
+    socket.on('connect', () => (retryDelay = 250));
+    socket.on('connect_error', () => {
+      if (this.#state === 'connecting' || this.#stopReconnecting || socket.active) return;
+      this.setState('reconnecting');
+      setTimeout(() => {
+        if (!this.#stopReconnecting && this.#socket === socket && !socket.connected) socket.connect();
+      }, retryDelay).unref?.();
+      retryDelay = Math.min(retryDelay * 2, 5000);
+    });
+  }
+
+  private async resume(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) {
+      this.flushOutbox();
+      return;
+    }
+    let reply: ResumeReply;
+    try {
+      reply = await this.request<ResumeReply>('RESUME_SESSION', { session, afterSeq: this.#lastSeq });
+    } catch {
+      return; // the connection dropped again; the next connect retries
+    }
+    if (reply.type === 'LOGIN_SUCCESSFUL') {
+      await this.loggedIn(reply, true);
+      return;
+    }
+    this.#session = undefined;
+    const error = new ClientError('sessionExpired', reply.type === 'BANNED' ? 'this account is banned' : 'the session expired; log in again');
+    this.#events.emit('error', error);
+  }
+
+  /** After LOGIN_SUCCESSFUL: history first, then what arrived meanwhile, then the outbox. */
+  private async loggedIn(reply: LoginSuccessful, resumed: boolean): Promise<void> {
+    this.#session = reply.session;
+    this.#username = reply.username;
+    this.#held ??= [];
+    try {
+      let batch = reply.history;
+      for (const message of batch) this.deliver(message);
+      // A resume reply is capped; page until caught up.
+      while (resumed && batch.length > 0 && this.#lastSeq < reply.lastSeq) {
+        const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, limit: CATCH_UP_PAGE });
+        if (page.type !== 'HISTORY') break;
+        batch = page.messages;
+        for (const message of batch) this.deliver(message);
+      }
+    } finally {
+      const held = (this.#held ?? []).sort((a, b) => a.seq - b.seq);
+      this.#held = undefined;
+      for (const message of held) this.deliver(message);
+    }
+    if (this.#lastSeq < reply.lastSeq) this.#lastSeq = reply.lastSeq;
+    this.flushOutbox();
+  }
+
+  private deliver(message: Relayed): void {
+    if (this.#seen.has(message.id)) return;
+    this.#seen.add(message.id);
+    if (this.#seen.size > SEEN_IDS_LIMIT) this.#seen.delete(this.#seen.values().next().value as string);
+    if (message.seq > this.#lastSeq) this.#lastSeq = message.seq;
+    this.#events.emit('message', this.open(message));
+  }
+
+  private open(message: Relayed): ChatMessage {
+    const base = { id: message.id, seq: message.seq, from: message.from, ts: message.ts, own: message.from === this.#username };
+    if (this.#fernet === undefined) return { ...base, locked: true };
+    try {
+      return { ...base, text: this.#fernet.decryptText(message.frame.slice(32)), locked: false };
+    } catch {
+      return { ...base, locked: true };
+    }
+  }
+
+  private enqueue(entry: OutboxEntry): Promise<{ id: string; seq: number }> {
+    const existing = this.#outbox.get(entry.id);
+    if (existing !== undefined) return new Promise((resolve, reject) => Object.assign(existing, { resolve, reject }));
+    const promise = new Promise<{ id: string; seq: number }>((resolve, reject) => {
+      this.#outbox.set(entry.id, { ...entry, resolve, reject, inFlight: false });
+    });
+    void this.persistOutbox();
+    this.flushOutbox();
+    return promise;
+  }
+
+  private flushOutbox(): void {
+    if (this.#socket?.connected !== true || this.#session === undefined || this.#held !== undefined) return;
+    for (const pending of this.#outbox.values()) if (!pending.inFlight) void this.transmit(pending);
+  }
+
+  private async transmit(pending: Pending): Promise<void> {
+    pending.inFlight = true;
+    let reply: SendReply;
+    try {
+      reply = await this.request<SendReply>('CLIENT_TO_SERVER', pending.frame);
+    } catch {
+      pending.inFlight = false; // lost with the connection: resent after the resume
+      return;
+    }
+    pending.inFlight = false;
+    switch (reply.type) {
+      case 'ACCEPTED':
+        this.#outbox.delete(pending.id);
+        void this.persistOutbox();
+        pending.resolve({ id: reply.id, seq: reply.seq });
+        this.#events.emit('sent', { id: reply.id, seq: reply.seq });
+        break;
+      case 'MALFORMED_FRAME':
+        this.#outbox.delete(pending.id);
+        void this.persistOutbox();
+        pending.reject(new ClientError('malformedFrame', `the server refused the frame: ${reply.reason}`));
+        break;
+      case 'RATE_LIMITED':
+        setTimeout(() => this.flushOutbox(), reply.retryAfterMs).unref?.();
+        break;
+      case 'NOT_LOGGED_IN':
+        break; // resent once the session is resumed
+    }
+  }
+
+  private async restoreOutbox(): Promise<void> {
+    for (const entry of await this.#outboxStore.load()) {
+      if (!this.#outbox.has(entry.id)) this.#outbox.set(entry.id, { ...entry, resolve: () => undefined, reject: () => undefined, inFlight: false });
+    }
+  }
+
+  private async persistOutbox(): Promise<void> {
+    await this.#outboxStore.save([...this.#outbox.values()].map(({ id, frame }) => ({ id, frame })));
+  }
+
+  private request<Reply>(event: keyof ClientToServerEvents, payload: unknown): Promise<Reply> {
+    const socket = this.#socket;
+    if (socket === undefined || !socket.connected) return Promise.reject(new ClientError('notConnected', 'not connected to a server'));
+    // socket.io's typed emit cannot take a computed event name; the reply type is the caller's.
+    return (socket as unknown as Socket).timeout(this.#ackTimeoutMs).emitWithAck(event, payload) as Promise<Reply>;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#events.emit('state', state);
+  }
+}
