@@ -64,19 +64,40 @@ async function openDataSource(database: string): Promise<DataSource> {
     throw new AuthStoreError('databaseUnavailable', `cannot open the database ${describe(database)}`, { cause: error });
   }
   try {
-    const postgres = dataSource.options.type === 'postgres';
-    if (postgres) await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    try {
-      await dataSource.runMigrations({ transaction: 'each' });
-      await backfillNameKeys(dataSource);
-    } finally {
-      if (postgres) await dataSource.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-    }
+    await migrateExclusively(dataSource);
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);
     throw new AuthStoreError('migrationFailed', `cannot prepare the database ${describe(database)}`, { cause: error });
   }
   return dataSource;
+}
+
+/**
+ * Runs the migrations while holding the database's write lock, so processes
+ * that open one database at the same moment migrate one after the other
+ * (TypeORM's own "create the migrations table if missing" is not atomic).
+ */
+async function migrateExclusively(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type === 'postgres') {
+    await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await dataSource.runMigrations({ transaction: 'each' });
+      await backfillNameKeys(dataSource);
+    } finally {
+      await dataSource.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+    return;
+  }
+  // SQLite: BEGIN IMMEDIATE takes the write lock (others wait, up to the busy timeout).
+  await dataSource.query('BEGIN IMMEDIATE');
+  try {
+    await dataSource.runMigrations({ transaction: 'none' });
+    await backfillNameKeys(dataSource);
+    await dataSource.query('COMMIT');
+  } catch (error) {
+    await dataSource.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
