@@ -12,4 +12,5 @@ export interface Program {
 export const serverEntry: string;
 export const desktopEntry: string;
 export function runProgram(entry: string, args: string[], env?: NodeJS.ProcessEnv): Program;
+export function runProcess(command: string, args: string[], env?: NodeJS.ProcessEnv): Program;
 export function startServerProcess(dataDir: string, extraArgs?: string[]): Promise<{ program: Program; url: string; fingerprint: string | undefined }>;

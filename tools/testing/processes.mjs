@@ -8,12 +8,23 @@ export const serverEntry = fileURLToPath(new URL('../../apps/server/dist/main.js
 export const desktopEntry = fileURLToPath(new URL('../../apps/desktop-client/dist/main.js', import.meta.url));
 
 /**
+ * A Node program of ours.
  * @param {string} entry
  * @param {string[]} args
  * @param {NodeJS.ProcessEnv} [env]
  */
 export function runProgram(entry, args, env = {}) {
-  const child = spawn(process.execPath, [entry, ...args], { stdio: 'pipe', env: { ...process.env, ENIGMA_LOG_LEVEL: 'silent', ...env } });
+  return runProcess(process.execPath, [entry, ...args], env);
+}
+
+/**
+ * Any command, stdout read line by line.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+export function runProcess(command, args, env = {}) {
+  const child = spawn(command, args, { stdio: 'pipe', env: { ...process.env, ENIGMA_LOG_LEVEL: 'silent', ...env } });
   const lines = [];
   const waiters = [];
   let stderr = '';

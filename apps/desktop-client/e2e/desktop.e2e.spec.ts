@@ -119,4 +119,36 @@ const password = 'a-long-desktop-passphrase-7';
     await bot.send('снова на связи');
     await page.locator('.message .text', { hasText: 'снова на связи' }).waitFor({ timeout: 30_000 });
   }, 90_000);
+
+  it('should explain rate limiting with the time left, an unreachable server and a changed certificate', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await field('username').waitFor();
+
+    // Wrong passwords until the server throttles the account: then even the right one waits.
+    await field('username').fill('бот');
+    const outcomes: Array<string | null> = [];
+    for (let attempt = 0; attempt < 8 && !outcomes.includes('rateLimited'); attempt++) {
+      await field('password').fill(`wrong password ${attempt}`);
+      await page.locator('button[name="login"]').click();
+      outcomes.push(await page.locator('form[aria-busy="false"] [data-error]').getAttribute('data-error'));
+    }
+    expect(outcomes).toEqual([...Array(outcomes.length - 1).fill('wrongPassword'), 'rateLimited']);
+    expect(await errorText()).toMatch(/^Too many attempts\. Try again in \d+ s\.$/);
+    await field('password').fill(password);
+    await page.locator('button[name="login"]').click();
+    expect(await page.locator('form[aria-busy="false"] [data-error]').getAttribute('data-error')).toBe('rateLimited');
+
+    await field('server').fill('https://127.0.0.1:1');
+    await page.locator('button[name="login"]').click();
+    await page.locator('[data-error="unreachable"]').waitFor();
+
+    // Another server (another certificate) now answers at the pinned address.
+    const port = new URL(server.url).port;
+    await server.program.stop();
+    server = await startServerProcess(path.join(work, 'impostor'), ['--port', port]);
+    await field('server').fill(server.url);
+    await page.locator('button[name="login"]').click();
+    await page.locator('[data-error="certificateChanged"]').waitFor();
+    expect(await errorText()).toMatch(/certificate changed/);
+  }, 90_000);
 });

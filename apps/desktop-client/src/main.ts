@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   });
 
   const staticDir = fileURLToPath(new URL('./ui/', import.meta.url));
-  const host = await UiHost.start(staticDir, (socket) => session.attach(socket));
+  const host = await UiHost.start(staticDir, (socket) => {
+    process.stdout.write('UI connected\n');
+    session.attach(socket);
+  });
 
   const shutdown = async (): Promise<void> => {
     await session.close();
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write('Enigma window opened\n');
   await window.closed;
+  process.stdout.write('Enigma window closed\n');
   await shutdown();
 }
 

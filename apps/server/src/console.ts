@@ -68,6 +68,14 @@ export const commands: Record<string, Command> = {
       out(`online: ${status.online.length} users in ${status.sessions} sessions`);
     },
   },
+  stats: {
+    usage: 'stats',
+    help: 'event-loop delay since the last stats, memory, sessions',
+    run: (_args, server, out) => {
+      const s = server.stats();
+      out(`stats: event loop delay p50 ${s.eventLoopDelayP50Ms} ms, p99 ${s.eventLoopDelayP99Ms} ms, max ${s.eventLoopDelayMaxMs} ms; rss ${s.rssBytes} B; heap ${s.heapUsedBytes} B; sessions ${s.sessions}`);
+    },
+  },
   who: {
     usage: 'who',
     help: 'who is online, with their sessions',

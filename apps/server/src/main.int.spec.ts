@@ -68,7 +68,8 @@ describe('enigma-server, run from a console', () => {
     expect(await running.waitFor(/^database: /)).toContain(`${path.join(dataDir, 'accounts.db')} (0 users)`);
     await running.waitFor(/type help for commands/);
 
-    running.child.stdin.write('help\nstatus\nwho\nbogus\nkick\n');
+    running.child.stdin.write('help\nstatus\nwho\nstats\nbogus\nkick\n');
+    expect((await running.waitFor(/^stats: /))).toMatch(/event loop delay p50 [\d.]+ ms, p99 [\d.]+ ms.*sessions 0$/);
     await running.waitFor(/unknown command "bogus"/);
     await running.waitFor(/^usage: kick NAME$/);
     expect(running.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\s+database \[name\.db\]/), 'nobody is online']));

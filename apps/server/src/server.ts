@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AuthStoreContainerModule, databaseHandleId, openDatabase, userStoreId, type DatabaseHandle, type UserStore } from '@enigma/auth-store';
 import { CryptoContainerModule } from '@enigma/crypto';
 import { DEFAULT_LIMITS, ProtocolContainerModule, type NoticeKind } from '@enigma/protocol';
@@ -25,6 +26,16 @@ export interface ServerStatus {
   startedAt: Date;
 }
 
+/** Health figures for the operator (and the benchmarks), since the last reading. */
+export interface ServerStats {
+  eventLoopDelayP50Ms: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  sessions: number;
+}
+
 /** The HTTP side serves socket.io and nothing else: no listing, no stack traces. */
 function notFound(_request: IncomingMessage, response: ServerResponse): void {
   response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
@@ -40,6 +51,7 @@ export class EnigmaServer {
   #paused = false;
   #closing: Promise<void> | undefined;
   readonly #startedAt = new Date();
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   private constructor(
     private readonly options: ServerOptions,
@@ -70,6 +82,7 @@ export class EnigmaServer {
     );
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
     const server = new EnigmaServer(options, log, container, http, io, tls);
+    server.#loopDelay.enable();
 
     const relay = container.get(ChatRelay);
     io.use((_socket, next) => (server.#paused ? next(new Error('the server is paused by its operator; try again later')) : next()));
@@ -124,6 +137,22 @@ export class EnigmaServer {
     };
   }
 
+  /** Event-loop delay since the previous call, and memory. */
+  public stats(): ServerStats {
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    const memory = process.memoryUsage();
+    const stats: ServerStats = {
+      eventLoopDelayP50Ms: ms(this.#loopDelay.percentile(50)),
+      eventLoopDelayP99Ms: ms(this.#loopDelay.percentile(99)),
+      eventLoopDelayMaxMs: ms(this.#loopDelay.max),
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      sessions: this.relay.sessions().length,
+    };
+    this.#loopDelay.reset();
+    return stats;
+  }
+
   /** `stop`: refuse new connections and disconnect everyone with a `paused` notice. */
   public pause(): boolean {
     if (this.#paused) return false;
@@ -152,6 +181,7 @@ export class EnigmaServer {
   /** Graceful shutdown: notice, close sockets and the database. Idempotent. */
   public close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#loopDelay.disable();
       this.relay.disconnectAll(this.notice('shutdown', 'The server is shutting down.'));
       await this.io.close();
       await this.database.close();

@@ -38,7 +38,7 @@ export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
   failureWindowSeconds: 15 * 60,
   baseBlockSeconds: 30,
   maxBlockSeconds: 60 * 60,
-  registrations: 5,
+  registrations: 10,
   registrationWindowSeconds: 60 * 60,
 });
 

@@ -44,9 +44,11 @@ export interface AppWindow {
 export function openAppWindow(url: string, userDataDir: string, extraArgs: string[] = []): AppWindow {
   const browser = findBrowser();
   if (browser !== undefined) {
+    // Chromium refuses to start as root without --no-sandbox (containers, kiosks).
+    const asRoot = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
     const child: ChildProcess = spawn(
       browser,
-      [`--app=${url}`, `--user-data-dir=${userDataDir}`, '--no-first-run', '--no-default-browser-check', '--disable-background-networking', ...extraArgs],
+      [`--app=${url}`, `--user-data-dir=${userDataDir}`, '--no-first-run', '--no-default-browser-check', '--disable-background-networking', ...asRoot, ...extraArgs],
       { stdio: 'ignore' },
     );
     const closed = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -115,9 +115,15 @@ export function App(): ReactElement {
           state={state}
           timeline={timeline}
           onLogout={() => {
-            void bridge.request({ op: 'logout' });
-            setLoggedIn(false);
-            setTimeline([]);
+            // The login view comes back filled in: server, chat key and name stay.
+            void bridge
+              .request({ op: 'logout' })
+              .then(() => bridge.request<AppSnapshot>({ op: 'state' }))
+              .then((latest) => {
+                setSnapshot(latest);
+                setLoggedIn(false);
+                setTimeline([]);
+              });
           }}
         />
       ) : (
