@@ -12,6 +12,9 @@ const CHAT_ROOM = 'chat';
 
 export interface GatewayOptions {
   maxFrameLength: number;
+  /** How often the server pings, and how long it waits for the pong, before it drops a silent connection. */
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
 }
 
 /** Fan-out over socket.io: a broadcast is one `emit` to the chat room, encoded once. */
@@ -46,8 +49,8 @@ export function createSocketServer(httpServer: HttpServer, options: GatewayOptio
     // CORS stays closed: browsers on other origins cannot open a session.
     cors: undefined,
     connectTimeout: 10_000,
-    pingInterval: 20_000,
-    pingTimeout: 20_000,
+    pingInterval: options.pingIntervalMs,
+    pingTimeout: options.pingTimeoutMs,
   });
 }
 
@@ -76,7 +79,12 @@ export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger
         return;
       }
       handle(peer, args[0]).then(
-        (reply) => ack?.(reply),
+        (reply) => {
+          // A login that finished after its socket was gone must not leave a
+          // phantom session (and a user shown online forever).
+          if (socket.disconnected) relay.disconnected(peer);
+          ack?.(reply);
+        },
         (error: unknown) => {
           log.error({ err: error, event, peer: peer.id }, 'request failed');
           ack?.(malformed('the server could not handle this request; try again'));

@@ -13,6 +13,9 @@ export interface ServerOptions {
   history: number;
   logLevel: string;
   logFile: string | undefined;
+  /** Heartbeat: a connection silent for interval + timeout (a sleeping laptop, a dead NAT entry) is dropped. */
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
   /** Throttle settings (no flags: embedding code and tests set them). */
   throttle?: Partial<ThrottleOptions>;
 }
@@ -46,6 +49,8 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--no-tls', 'serve plain HTTP/WS (only behind a TLS-terminating proxy or for development)'))
     .addOption(new Option('--history <count>', 'messages of backlog sent on login').env('ENIGMA_HISTORY').argParser(integer(0, 10_000)).default(100))
     .addOption(new Option('--log-level <level>', 'structured log level').env('ENIGMA_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--ping-interval <ms>', 'how often the server checks that a connection is alive').env('ENIGMA_PING_INTERVAL_MS').argParser(integer(100, 600_000)).default(20_000))
+    .addOption(new Option('--ping-timeout <ms>', 'how long a silent connection may take to answer before it is dropped').env('ENIGMA_PING_TIMEOUT_MS').argParser(integer(100, 600_000)).default(20_000))
     .addOption(new Option('--log-file <file>', 'write structured logs here instead of stderr').env('ENIGMA_LOG_FILE'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -63,6 +68,8 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     history: number;
     logLevel: string;
     logFile?: string;
+    pingInterval: number;
+    pingTimeout: number;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -83,5 +90,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     history: flags.history,
     logLevel: flags.logLevel,
     logFile: flags.logFile,
+    pingIntervalMs: flags.pingInterval,
+    pingTimeoutMs: flags.pingTimeout,
   };
 }

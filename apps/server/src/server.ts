@@ -70,7 +70,7 @@ export class EnigmaServer {
           ? await loadOrCreateSelfSigned(options.dataDir)
           : await loadCertificate(options.tls.certPath, options.tls.keyPath);
     const http = tls === undefined ? createHttpServer(notFound) : createHttpsServer({ cert: tls.cert, key: tls.key }, notFound);
-    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength });
+    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs });
 
     const database = await openDatabase(options.database);
     const container = new Container({ defaultScope: 'Singleton' });

@@ -69,6 +69,7 @@ type EnigmaSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const SEEN_IDS_LIMIT = 20_000;
 const CATCH_UP_PAGE = 500;
+const RETRY_AFTER_TIMEOUT_MS = 1000;
 
 interface Pending extends OutboxEntry {
   resolve(accepted: { id: string; seq: number }): void;
@@ -198,16 +199,12 @@ export class ChatClient {
     return { fingerprint };
   }
 
-  public async register(username: string, password: string): Promise<RegisterReply> {
-    const reply = await this.request<RegisterReply>('REGISTER_CLIENT_', { username, password });
-    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply, false);
-    return reply;
+  public register(username: string, password: string): Promise<RegisterReply> {
+    return this.admission<RegisterReply>('REGISTER_CLIENT_', { username, password }, false);
   }
 
-  public async login(username: string, password: string): Promise<LoginReply> {
-    const reply = await this.request<LoginReply>('LOGIN_ATTEMPTING', { username, password });
-    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply, false);
-    return reply;
+  public login(username: string, password: string): Promise<LoginReply> {
+    return this.admission<LoginReply>('LOGIN_ATTEMPTING', { username, password }, false);
   }
 
   /** Encrypts, frames and sends; resolves when the server has stored it. Survives reconnects. */
@@ -304,17 +301,34 @@ export class ChatClient {
     }
     let reply: ResumeReply;
     try {
-      reply = await this.request<ResumeReply>('RESUME_SESSION', { session, afterSeq: this.#lastSeq });
+      reply = await this.admission<ResumeReply>('RESUME_SESSION', { session, afterSeq: this.#lastSeq }, true);
     } catch {
       return; // the connection dropped again; the next connect retries
     }
-    if (reply.type === 'LOGIN_SUCCESSFUL') {
-      await this.loggedIn(reply, true);
-      return;
-    }
+    if (reply.type === 'LOGIN_SUCCESSFUL') return;
     this.#session = undefined;
     const error = new ClientError('sessionExpired', reply.type === 'BANNED' ? 'this account is banned' : 'the session expired; log in again');
     this.#events.emit('error', error);
+  }
+
+  /**
+   * Login, registration or resume. The server may broadcast to this socket
+   * before its reply arrives, so live messages are held from the moment the
+   * request leaves until the history is delivered: everything is emitted in
+   * `seq` order.
+   */
+  private async admission<Reply extends { type: string }>(event: 'LOGIN_ATTEMPTING' | 'REGISTER_CLIENT_' | 'RESUME_SESSION', payload: unknown, resumed: boolean): Promise<Reply> {
+    this.#held ??= [];
+    let reply: Reply;
+    try {
+      reply = await this.request<Reply>(event, payload);
+    } catch (error) {
+      this.releaseHeld();
+      throw error;
+    }
+    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply as unknown as LoginSuccessful, resumed);
+    else this.releaseHeld();
+    return reply;
   }
 
   /** After LOGIN_SUCCESSFUL: history first, then what arrived meanwhile, then the outbox. */
@@ -333,12 +347,16 @@ export class ChatClient {
         for (const message of batch) this.deliver(message);
       }
     } finally {
-      const held = (this.#held ?? []).sort((a, b) => a.seq - b.seq);
-      this.#held = undefined;
-      for (const message of held) this.deliver(message);
+      this.releaseHeld();
     }
     if (this.#lastSeq < reply.lastSeq) this.#lastSeq = reply.lastSeq;
     this.flushOutbox();
+  }
+
+  private releaseHeld(): void {
+    const held = (this.#held ?? []).sort((a, b) => a.seq - b.seq);
+    this.#held = undefined;
+    for (const message of held) this.deliver(message);
   }
 
   private deliver(message: Relayed): void {
@@ -370,18 +388,31 @@ export class ChatClient {
     return promise;
   }
 
+  /**
+   * Sends the oldest waiting frame, and the next one only once that is
+   * acknowledged: one frame in flight keeps this sender's messages in the
+   * order they were written even when the server refuses one for flooding
+   * or the connection drops between two of them.
+   */
   private flushOutbox(): void {
     if (this.#socket?.connected !== true || this.#session === undefined || this.#held !== undefined) return;
-    for (const pending of this.#outbox.values()) if (!pending.inFlight) void this.transmit(pending);
+    const next = this.#outbox.values().next();
+    if (next.done === true || next.value.inFlight) return;
+    void this.transmit(next.value);
   }
 
   private async transmit(pending: Pending): Promise<void> {
     pending.inFlight = true;
+    const socket = this.#socket;
     let reply: SendReply;
     try {
       reply = await this.request<SendReply>('CLIENT_TO_SERVER', pending.frame);
     } catch {
-      pending.inFlight = false; // lost with the connection: resent after the resume
+      pending.inFlight = false;
+      // Lost with the connection: resent after the resume. A timeout on a
+      // connection that still looks alive is retried (the server answers a
+      // resend of a stored frame with its original seq).
+      if (socket?.connected === true) setTimeout(() => this.flushOutbox(), RETRY_AFTER_TIMEOUT_MS).unref?.();
       return;
     }
     pending.inFlight = false;
@@ -391,11 +422,13 @@ export class ChatClient {
         void this.persistOutbox();
         pending.resolve({ id: reply.id, seq: reply.seq });
         this.#events.emit('sent', { id: reply.id, seq: reply.seq });
+        this.flushOutbox();
         break;
       case 'MALFORMED_FRAME':
         this.#outbox.delete(pending.id);
         void this.persistOutbox();
         pending.reject(new ClientError('malformedFrame', `the server refused the frame: ${reply.reason}`));
+        this.flushOutbox();
         break;
       case 'RATE_LIMITED':
         setTimeout(() => this.flushOutbox(), reply.retryAfterMs).unref?.();

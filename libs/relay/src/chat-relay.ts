@@ -3,6 +3,7 @@ import {
   messageStoreId,
   usernameKey,
   userStoreId,
+  type AppendResult,
   type LoginThrottle,
   type MessageStore,
   type PublicUser,
@@ -75,6 +76,7 @@ export class ChatRelay {
   /** Folded username → peer ids: a user is online while this set is non-empty. */
   readonly #online = new Map<string, Set<string>>();
   readonly #flood: RateLimiterMemory;
+  #appendTail: Promise<void> = Promise.resolve();
 
   public constructor(
     @inject(userStoreId) private readonly users: UserStore,
@@ -138,8 +140,8 @@ export class ChatRelay {
       case 'banned':
         return { type: 'BANNED' };
       case 'ok': {
-        const history = await this.messages.page({ afterSeq: request.value.afterSeq, limit: this.options.resumeHistoryCap });
-        return this.enter(peer, result.user, request.value.session, history);
+        const { afterSeq } = request.value;
+        return this.enter(peer, result.user, request.value.session, () => this.messages.page({ afterSeq, limit: this.options.resumeHistoryCap }));
       }
     }
   }
@@ -161,12 +163,7 @@ export class ChatRelay {
       if (error instanceof RateLimiterRes) return { type: 'RATE_LIMITED', retryAfterMs: Math.max(1, Math.ceil(error.msBeforeNext)) };
       throw error;
     }
-    const stored = await this.messages.append({ id, from: session.username, ts: Date.now(), frame: frame as string });
-    if (stored.type === 'appended') {
-      const relayed = toRelayed(stored.message);
-      this.port.broadcast('SERVER_TO_CLIENT', relayed);
-      this.events.emit('relayed', relayed);
-    }
+    const stored = await this.appendAndBroadcast({ id, from: session.username, ts: Date.now(), frame: frame as string });
     return { type: 'ACCEPTED', id, seq: stored.message.seq };
   }
 
@@ -232,13 +229,40 @@ export class ChatRelay {
 
   // --- internals ---
 
-  private async admit(peer: Peer, user: PublicUser): Promise<LoginSuccessful> {
-    const grant = await this.users.issueSession(user);
-    const history = await this.messages.latest(this.options.backlog);
-    return this.enter(peer, user, grant.token, history);
+  /**
+   * Appends are chained so that frames are broadcast in exactly their `seq`
+   * order: a client that saw seq N has seen everything before N, which is
+   * what makes "catch up after my last seq" lose nothing. (With SQLite the
+   * inserts are serial anyway; with a connection pool they would not be.)
+   */
+  private appendAndBroadcast(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
+    const result = this.#appendTail.then(async () => {
+      const stored = await this.messages.append(message);
+      if (stored.type === 'appended') {
+        const relayed = toRelayed(stored.message);
+        this.port.broadcast('SERVER_TO_CLIENT', relayed);
+        this.events.emit('relayed', relayed);
+      }
+      return stored;
+    });
+    this.#appendTail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
-  private async enter(peer: Peer, user: PublicUser, sessionToken: string, history: StoredMessage[]): Promise<LoginSuccessful> {
+  private async admit(peer: Peer, user: PublicUser): Promise<LoginSuccessful> {
+    const grant = await this.users.issueSession(user);
+    return this.enter(peer, user, grant.token, () => this.messages.latest(this.options.backlog));
+  }
+
+  /**
+   * Admits the peer to the broadcast *before* reading its history: a frame
+   * stored meanwhile then arrives live, in the history, or both (the client
+   * drops the duplicate id) — never neither.
+   */
+  private async enter(peer: Peer, user: PublicUser, sessionToken: string, loadHistory: () => Promise<StoredMessage[]>): Promise<LoginSuccessful> {
     // A socket that logs in again (maybe as someone else) leaves first.
     if (this.#sessions.has(peer.id)) this.leave(peer.id);
     this.#sessions.set(peer.id, { peerId: peer.id, username: user.username, address: peer.address, since: Date.now(), sessionToken });
@@ -249,15 +273,9 @@ export class ChatRelay {
     peers.add(peer.id);
     if (firstSession) this.announce('joined', user.username);
     this.port.admit(peer.id);
-    const lastSeq = history.length > 0 ? history[history.length - 1]!.seq : await this.messages.lastSeq();
-    return {
-      type: 'LOGIN_SUCCESSFUL',
-      username: user.username,
-      session: sessionToken,
-      online: this.online(),
-      history: history.map(toRelayed),
-      lastSeq: Math.max(lastSeq, await this.messages.lastSeq()),
-    };
+    const history = await loadHistory();
+    const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
+    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: this.online(), history: history.map(toRelayed), lastSeq };
   }
 
   private leave(peerId: string): void {
