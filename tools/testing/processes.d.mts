@@ -5,7 +5,7 @@ export interface Program {
   lines: string[];
   exited: Promise<number | null>;
   readonly stderr: string;
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  waitFor(pattern: RegExp, from?: number): Promise<RegExpExecArray>;
   command(line: string): void;
   stop(): Promise<void>;
 }

@@ -47,9 +47,9 @@ export function runProcess(command, args, env = {}) {
     get stderr() {
       return stderr;
     },
-    /** Resolves with the first line (past or future) matching the pattern. */
-    waitFor(pattern) {
-      for (const line of lines) {
+    /** Resolves with the first line (past, from line `from` on, or future) matching the pattern. */
+    waitFor(pattern, from = 0) {
+      for (const line of lines.slice(from)) {
         const match = pattern.exec(line);
         if (match) return Promise.resolve(match);
       }

@@ -21,7 +21,8 @@ function settleAwaiting() {
 const send = (message) => process.send?.(message);
 
 async function join({ url, fingerprint, chatKey, accounts }) {
-  for (const { username, password } of accounts) {
+  // An account may name its own server address(es): members spread over cluster nodes.
+  for (const { username, password, url: own } of accounts) {
     const client = new ChatClient({ chatKey });
     const member = { username, client, received: [], accepted: [], states: [], errors: [] };
     client.on('message', ({ id, seq, from, text, locked }) => {
@@ -30,7 +31,7 @@ async function join({ url, fingerprint, chatKey, accounts }) {
     });
     client.on('state', (state) => member.states.push(state));
     client.on('error', (error) => member.errors.push(`${error.kind}: ${error.message}`));
-    await client.connect({ url, fingerprint });
+    await client.connect({ url: own ?? url, fingerprint });
     const reply = await client.login(username, password);
     if (reply.type !== 'LOGIN_SUCCESSFUL') throw new Error(`${username} could not log in: ${reply.type}`);
     members.push(member);

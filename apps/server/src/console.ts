@@ -65,7 +65,9 @@ export const commands: Record<string, Command> = {
       for (const url of status.urls) out(`listening on ${url}`);
       if (status.fingerprint !== undefined) out(`fingerprint (SHA-256): ${status.fingerprint}`);
       out(`database: ${status.database} (${await server.users.count()} users)`);
-      out(`online: ${status.online.length} users in ${status.sessions} sessions`);
+      const presence = await server.presence();
+      if (status.nodeId !== undefined) out(`cluster: this is node ${status.nodeId}, ${presence.nodes} nodes alive`);
+      out(`online: ${presence.online.length} users in ${presence.sessions.length} sessions${status.nodeId === undefined ? '' : ` (${status.sessions} on this node)`}`);
     },
   },
   stats: {
@@ -78,11 +80,11 @@ export const commands: Record<string, Command> = {
   },
   who: {
     usage: 'who',
-    help: 'who is online, with their sessions',
-    run: (_args, server, out) => {
-      const sessions = server.relay.sessions();
+    help: 'who is online, with their sessions (on every node)',
+    run: async (_args, server, out) => {
+      const { sessions } = await server.presence();
       if (sessions.length === 0) return out('nobody is online');
-      for (const s of sessions) out(`  ${s.username}  from ${s.address}  since ${new Date(s.since).toISOString()}`);
+      for (const s of sessions) out(`  ${s.username}  from ${s.address}  since ${new Date(s.since).toISOString()}${s.node === undefined ? '' : `  on node ${s.node}`}`);
     },
   },
   users: {
@@ -125,11 +127,11 @@ export const commands: Record<string, Command> = {
   notice: {
     usage: 'notice TEXT',
     help: 'send a plaintext notice to everyone online',
-    run: (args, server, out) => {
+    run: async (args, server, out) => {
       if (args === '') return out('usage: notice TEXT');
       if (args.length > 1000) return out('notice: at most 1000 characters');
       server.relay.notice(args);
-      out(`notice sent to ${server.relay.online().length} users`);
+      out(`notice sent to ${(await server.relay.online()).length} users`);
     },
   },
   invite: {

@@ -2,7 +2,9 @@ import type { Server as HttpServer } from 'node:http';
 import type { ClientToServerEvents, InterServerEvents, ServerNotice, ServerToClientEvents, SocketData } from '@enigma/protocol';
 import type { BroadcastPort, ChatRelay, Peer } from '@enigma/relay';
 import { Server, type Socket } from 'socket.io';
+import { ConnectionGuard } from './connection-guard.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './options.js';
 
 type EnigmaServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type EnigmaSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -15,6 +17,13 @@ export interface GatewayOptions {
   /** How often the server pings, and how long it waits for the pong, before it drops a silent connection. */
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  /** Unset fields take `DEFAULT_SERVER_LIMITS`. */
+  limits?: Partial<ServerLimits>;
+}
+
+/** The limits in force, with the defaults filled in. */
+export function serverLimits(limits: Partial<ServerLimits> | undefined): ServerLimits {
+  return { ...DEFAULT_SERVER_LIMITS, ...limits };
 }
 
 /** Fan-out over socket.io: a broadcast is one `emit` to the chat room, encoded once. */
@@ -37,8 +46,15 @@ export class SocketIoBroadcastPort implements BroadcastPort {
   }
 }
 
-export function createSocketServer(httpServer: HttpServer, options: GatewayOptions): EnigmaServer {
-  return new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
+/**
+ * The socket.io server with Enigma's transport settings and limits: the
+ * connection caps, the web-origin policy and the slow-consumer bound
+ * (`ConnectionGuard`), the handshake timeout.
+ */
+export function createSocketServer(httpServer: HttpServer, options: GatewayOptions, log: Logger): EnigmaServer {
+  const limits = serverLimits(options.limits);
+  const guard = new ConnectionGuard(limits, log);
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
     serveClient: false,
     // A frame plus JSON framing; anything larger is cut off by engine.io itself.
     maxHttpBufferSize: options.maxFrameLength + 4096,
@@ -46,13 +62,40 @@ export function createSocketServer(httpServer: HttpServer, options: GatewayOptio
     // it would stop socket.io from encoding a broadcast once for everyone.
     perMessageDeflate: false,
     httpCompression: false,
-    // CORS stays closed: browsers on other origins cannot open a session.
-    cors: undefined,
-    connectTimeout: 10_000,
+    // CORS stays closed unless the operator names origins; `allowRequest`
+    // also refuses WebSocket handshakes (which CORS does not cover) from
+    // foreign origins. Clients outside a browser send no Origin at all.
+    cors: limits.allowedOrigins.length > 0 ? { origin: limits.allowedOrigins } : undefined,
+    allowRequest: guard.allowRequest,
+    connectTimeout: limits.handshakeTimeoutMs,
     pingInterval: options.pingIntervalMs,
     pingTimeout: options.pingTimeoutMs,
   });
+  // Error answers from engine.io (bad handshake parameters) get nosniff too.
+  io.engine.use((_request: unknown, response: { setHeader(name: string, value: string): void }, next: () => void) => {
+    response.setHeader('x-content-type-options', 'nosniff');
+    next();
+  });
+  io.engine.on('connection', (connection: Parameters<ConnectionGuard['track']>[0]) => guard.track(connection));
+  io.engine.on('connection_error', (error: { req: Parameters<ConnectionGuard['handshakeDone']>[0] }) => guard.handshakeDone(error.req));
+  io.use(guard.middleware);
+  // A connection that never logs in holds a socket, a file descriptor and a
+  // place under the connection caps: it gets `loginTimeoutMs` to do so.
+  // Logged in = admitted to the chat room (`SocketIoBroadcastPort.admit`).
+  io.on('connection', (socket) => {
+    const timer = setTimeout(() => {
+      if (!socket.connected || socket.rooms.has(CHAT_ROOM)) return;
+      log.info({ peer: socket.id, address: socket.handshake.address }, 'disconnected: no login in time');
+      socket.disconnect(true);
+    }, limits.loginTimeoutMs);
+    timer.unref();
+    socket.once('disconnect', () => clearTimeout(timer));
+  });
+  return io;
 }
+
+const isLoginSuccessful = (reply: unknown): reply is { type: 'LOGIN_SUCCESSFUL'; username: string } =>
+  typeof reply === 'object' && reply !== null && (reply as { type?: unknown }).type === 'LOGIN_SUCCESSFUL';
 
 type Handler = (peer: Peer, payload: unknown) => Promise<unknown>;
 type MalformedReply = (reason: string) => unknown;
@@ -64,7 +107,7 @@ const malformedFrame: MalformedReply = (reason) => ({ type: 'MALFORMED_FRAME', r
  * Wires one socket's events to the relay. The acknowledgement is taken from
  * the last argument; an event must carry exactly one payload besides it.
  */
-export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger): void {
+export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger, nodeId?: string): void {
   const peer: Peer = { id: socket.id, address: socket.handshake.address };
 
   const on = (event: keyof ClientToServerEvents, handle: Handler, malformed: MalformedReply): void => {
@@ -83,6 +126,8 @@ export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger
           // A login that finished after its socket was gone must not leave a
           // phantom session (and a user shown online forever).
           if (socket.disconnected) relay.disconnected(peer);
+          // What `who` shows, on this node and (through the adapter) on the others.
+          if (isLoginSuccessful(reply)) Object.assign(socket.data, { username: reply.username, since: Date.now(), node: nodeId });
           ack?.(reply);
         },
         (error: unknown) => {

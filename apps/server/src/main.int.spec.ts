@@ -104,4 +104,23 @@ describe('enigma-server, run from a console', () => {
     expect(stderr).toMatch(/--port.*whole number/);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
+
+  it('should refuse to cluster on a SQLite file, and say so clearly when Redis is not there', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'enigma-main-'));
+    const run = async (args: string[]): Promise<{ code: number | null; stderr: string }> => {
+      const child = spawn(process.execPath, [entry, '--port', '0', '--data-dir', dataDir!, ...args], { stdio: 'pipe' });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { code, stderr };
+    };
+    const sqlite = await run(['--redis-url', 'redis://127.0.0.1:1']);
+    expect(sqlite.code).toBe(2);
+    expect(sqlite.stderr).toMatch(/--redis-url needs --database-url postgres:\/\//);
+    // Port 1 on loopback: nothing listens there.
+    const noRedis = await run(['--redis-url', 'redis://127.0.0.1:1', '--database-url', 'postgres://nobody@127.0.0.1:1/enigma']);
+    expect(noRedis.code).toBe(1);
+    expect(noRedis.stderr).toMatch(/could not start: cannot reach Redis at 127\.0\.0\.1:1/);
+    expect(noRedis.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
 });

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   try {
     options = parseServerOptions(process.argv.slice(2));
   } catch (error) {
+    // Commander has printed its own message; a UsageError (flags that do not go together) has not.
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     process.stderr.write(`enigma-server: ${(error as Error).message}\n`);
     process.exit(2);

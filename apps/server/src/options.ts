@@ -9,6 +9,8 @@ export interface ServerOptions {
   dataDir: string;
   /** A SQLite file (absolute) or a postgres:// URL. */
   database: string;
+  /** Several nodes share broadcasts, presence and throttles through this Redis. */
+  redisUrl: string | undefined;
   tls: { certPath: string; keyPath: string } | 'self-signed' | 'off';
   history: number;
   logLevel: string;
@@ -18,6 +20,43 @@ export interface ServerOptions {
   pingTimeoutMs: number;
   /** Throttle settings (no flags: embedding code and tests set them). */
   throttle?: Partial<ThrottleOptions>;
+  /** Connection and session limits (docs/security.md, "Limits"); unset fields take `DEFAULT_SERVER_LIMITS`. */
+  limits?: Partial<ServerLimits>;
+}
+
+/** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
+export interface ServerLimits {
+  /** Open connections (engine.io sessions, logged in or not) in total. */
+  maxConnections: number;
+  /** Open connections from one remote address (behind a reverse proxy every client shares its address). */
+  maxConnectionsPerAddress: number;
+  /** A connection must complete the socket.io handshake within this time (socket.io `connectTimeout`). */
+  handshakeTimeoutMs: number;
+  /** A connection that has not logged in (or resumed) within this time is closed. */
+  loginTimeoutMs: number;
+  /** Logged-in sessions of one user at a time. */
+  maxSessionsPerUser: number;
+  /** Data queued for a client that does not read it; past this it is disconnected. */
+  maxBufferedBytes: number;
+  /** Origins (scheme://host[:port]) allowed besides the server's own; browsers on any other origin are refused. */
+  allowedOrigins: string[];
+}
+
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  // Generous on purpose: the benchmarks hold 10,000 connections from 8 loopback
+  // addresses. Tighten per address unless clients share an address (a proxy, a NAT).
+  maxConnections: 20_000,
+  maxConnectionsPerAddress: 2_000,
+  handshakeTimeoutMs: 10_000,
+  loginTimeoutMs: 60_000,
+  maxSessionsPerUser: 20,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  allowedOrigins: [],
+});
+
+/** A combination of flags that cannot work; main prints the message and exits 2. */
+export class UsageError extends Error {
+  public override readonly name = 'UsageError';
 }
 
 function integer(min: number, max: number): (value: string) => number {
@@ -28,6 +67,27 @@ function integer(min: number, max: number): (value: string) => number {
     }
     return parsed;
   };
+}
+
+/** `https://a.example, http://b.example:8080` → their canonical origins; anything else is refused. */
+function origins(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      let url: URL;
+      try {
+        url = new URL(part);
+      } catch {
+        throw new InvalidArgumentError(`${part} is not an origin such as https://chat.example`);
+      }
+      const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && !part.endsWith('/');
+      if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !bare) {
+        throw new InvalidArgumentError(`${part} is not an origin such as https://chat.example (scheme, host and port only)`);
+      }
+      return url.origin;
+    });
 }
 
 /** Resolves a database argument: a postgres URL as is, a bare name inside the data dir, a path as a path. */
@@ -44,6 +104,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--data-dir <dir>', 'where the database and TLS files live').env('ENIGMA_DATA_DIR').default('./data'))
     .addOption(new Option('--database <file-or-url>', 'SQLite file (name in the data dir, or a path)').env('ENIGMA_DATABASE').default('accounts.db'))
     .addOption(new Option('--database-url <url>', 'postgres://... to use PostgreSQL instead of SQLite').env('ENIGMA_DATABASE_URL'))
+    .addOption(new Option('--redis-url <url>', 'redis://... to run as one of several nodes (with --database-url postgres://...)').env('ENIGMA_REDIS_URL'))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate (default: a self-signed one made on first start)').env('ENIGMA_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('ENIGMA_TLS_KEY'))
     .addOption(new Option('--no-tls', 'serve plain HTTP/WS (only behind a TLS-terminating proxy or for development)'))
@@ -52,6 +113,23 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--ping-interval <ms>', 'how often the server checks that a connection is alive').env('ENIGMA_PING_INTERVAL_MS').argParser(integer(100, 600_000)).default(20_000))
     .addOption(new Option('--ping-timeout <ms>', 'how long a silent connection may take to answer before it is dropped').env('ENIGMA_PING_TIMEOUT_MS').argParser(integer(100, 600_000)).default(20_000))
     .addOption(new Option('--log-file <file>', 'write structured logs here instead of stderr').env('ENIGMA_LOG_FILE'))
+    .addOption(new Option('--max-connections <count>', 'open connections in total; 0 = no cap').env('ENIGMA_MAX_CONNECTIONS').argParser(integer(0, 1_000_000)).default(DEFAULT_SERVER_LIMITS.maxConnections))
+    .addOption(
+      new Option('--max-connections-per-address <count>', 'open connections from one address; 0 = no cap (use behind a reverse proxy)')
+        .env('ENIGMA_MAX_CONNECTIONS_PER_ADDRESS')
+        .argParser(integer(0, 1_000_000))
+        .default(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress),
+    )
+    .addOption(new Option('--handshake-timeout <ms>', 'time a new connection has to finish the socket.io handshake').env('ENIGMA_HANDSHAKE_TIMEOUT_MS').argParser(integer(100, 600_000)).default(DEFAULT_SERVER_LIMITS.handshakeTimeoutMs))
+    .addOption(new Option('--login-timeout <ms>', 'time a connection has to log in before it is closed').env('ENIGMA_LOGIN_TIMEOUT_MS').argParser(integer(100, 3_600_000)).default(DEFAULT_SERVER_LIMITS.loginTimeoutMs))
+    .addOption(new Option('--max-sessions-per-user <count>', 'logged-in sessions of one user at a time').env('ENIGMA_MAX_SESSIONS_PER_USER').argParser(integer(1, 100_000)).default(DEFAULT_SERVER_LIMITS.maxSessionsPerUser))
+    .addOption(
+      new Option('--max-buffered-bytes <bytes>', 'data queued for a client that stops reading before it is disconnected')
+        .env('ENIGMA_MAX_BUFFERED_BYTES')
+        .argParser(integer(64 * 1024, 2 ** 31))
+        .default(DEFAULT_SERVER_LIMITS.maxBufferedBytes),
+    )
+    .addOption(new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself').env('ENIGMA_ALLOWED_ORIGINS').argParser(origins))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
@@ -62,6 +140,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     dataDir: string;
     database: string;
     databaseUrl?: string;
+    redisUrl?: string;
     tlsCert?: string;
     tlsKey?: string;
     tls: boolean;
@@ -70,11 +149,24 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     logFile?: string;
     pingInterval: number;
     pingTimeout: number;
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
+    handshakeTimeout: number;
+    loginTimeout: number;
+    maxSessionsPerUser: number;
+    maxBufferedBytes: number;
+    allowedOrigins?: string[];
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
-    throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  if (flags.redisUrl !== undefined && !/^rediss?:\/\//.test(flags.redisUrl)) {
+    throw new UsageError('--redis-url must start with redis:// or rediss://');
+  }
+  if (flags.redisUrl !== undefined && !/^postgres(ql)?:\/\//.test(flags.databaseUrl ?? '')) {
+    throw new UsageError('--redis-url needs --database-url postgres://...: nodes must share one database (a SQLite file cannot be shared)');
   }
   const dataDir = path.resolve(flags.dataDir);
   return {
@@ -82,6 +174,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     port: flags.port,
     dataDir,
     database: flags.databaseUrl ?? resolveDatabase(flags.database, dataDir),
+    redisUrl: flags.redisUrl,
     tls: tlsDisabled
       ? 'off'
       : flags.tlsCert !== undefined && flags.tlsKey !== undefined
@@ -92,5 +185,14 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     logFile: flags.logFile,
     pingIntervalMs: flags.pingInterval,
     pingTimeoutMs: flags.pingTimeout,
+    limits: {
+      maxConnections: flags.maxConnections,
+      maxConnectionsPerAddress: flags.maxConnectionsPerAddress,
+      handshakeTimeoutMs: flags.handshakeTimeout,
+      loginTimeoutMs: flags.loginTimeout,
+      maxSessionsPerUser: flags.maxSessionsPerUser,
+      maxBufferedBytes: flags.maxBufferedBytes,
+      allowedOrigins: flags.allowedOrigins ?? [],
+    },
   };
 }

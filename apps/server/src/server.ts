@@ -6,10 +6,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AuthStoreContainerModule, databaseHandleId, openDatabase, userStoreId, type DatabaseHandle, type UserStore } from '@enigma/auth-store';
 import { CryptoContainerModule } from '@enigma/crypto';
 import { DEFAULT_LIMITS, ProtocolContainerModule, type NoticeKind } from '@enigma/protocol';
-import { broadcastPortId, ChatRelay, RelayContainerModule } from '@enigma/relay';
+import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule } from '@enigma/relay';
 import { Container } from 'inversify';
 import { reachableAddresses } from './addresses.js';
-import { attachSocket, createSocketServer, SocketIoBroadcastPort } from './gateway.js';
+import { joinCluster, type Cluster } from './cluster.js';
+import { attachSocket, createSocketServer, serverLimits, SocketIoBroadcastPort } from './gateway.js';
 import type { Logger } from './logger.js';
 import { resolveDatabase, type ServerOptions } from './options.js';
 import { loadCertificate, loadOrCreateSelfSigned, type TlsMaterial } from './tls.js';
@@ -21,9 +22,18 @@ export interface ServerStatus {
   port: number;
   fingerprint: string | undefined;
   database: string;
-  online: string[];
+  /** Sessions on this node. */
   sessions: number;
   startedAt: Date;
+  /** This node's id when it is one of several (--redis-url). */
+  nodeId: string | undefined;
+}
+
+/** Who is online across every node (one node: this one). */
+export interface ChatPresence {
+  nodes: number;
+  online: string[];
+  sessions: Array<{ username: string; address: string; since: number; node: string | undefined }>;
 }
 
 /** Health figures for the operator (and the benchmarks), since the last reading. */
@@ -60,6 +70,7 @@ export class EnigmaServer {
     private readonly http: HttpServer,
     private readonly io: ReturnType<typeof createSocketServer>,
     private readonly tls: TlsMaterial | undefined,
+    private readonly cluster: Cluster | undefined,
   ) {}
 
   public static async start(options: ServerOptions, log: Logger): Promise<EnigmaServer> {
@@ -70,23 +81,30 @@ export class EnigmaServer {
           ? await loadOrCreateSelfSigned(options.dataDir)
           : await loadCertificate(options.tls.certPath, options.tls.keyPath);
     const http = tls === undefined ? createHttpServer(notFound) : createHttpsServer({ cert: tls.cert, key: tls.key }, notFound);
-    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs });
+    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits: options.limits }, log);
 
-    const database = await openDatabase(options.database);
+    const cluster = options.redisUrl === undefined ? undefined : await joinCluster(options.redisUrl, log);
+    if (cluster !== undefined) io.adapter(cluster.adapter);
+    const database = await openDatabase(options.database).catch(async (error: unknown) => {
+      await cluster?.close();
+      throw error;
+    });
     const container = new Container({ defaultScope: 'Singleton' });
     await container.load(
       ProtocolContainerModule.fromOptions(),
       CryptoContainerModule.fromOptions(),
-      AuthStoreContainerModule.fromOptions({ database, throttle: options.throttle }),
-      RelayContainerModule.fromOptions({ backlog: options.history }),
+      AuthStoreContainerModule.fromOptions({ database, throttle: options.throttle, limiters: cluster?.limiters }),
+      RelayContainerModule.fromOptions({ backlog: options.history, maxSessionsPerUser: serverLimits(options.limits).maxSessionsPerUser }),
     );
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
-    const server = new EnigmaServer(options, log, container, http, io, tls);
+    if (cluster !== undefined) container.rebind(presenceRegistryId).toConstantValue(cluster.presence);
+    const server = new EnigmaServer(options, log, container, http, io, tls, cluster);
     server.#loopDelay.enable();
 
     const relay = container.get(ChatRelay);
+    relay.events.on('presenceFailed', (error) => log.warn({ err: error }, 'presence update failed'));
     io.use((_socket, next) => (server.#paused ? next(new Error('the server is paused by its operator; try again later')) : next()));
-    io.on('connection', (socket) => attachSocket(socket, relay, log));
+    io.on('connection', (socket) => attachSocket(socket, relay, log, cluster?.nodeId));
 
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -131,10 +149,19 @@ export class EnigmaServer {
       port: this.port,
       fingerprint: this.tls?.fingerprint,
       database: this.database.description,
-      online: this.relay.online(),
       sessions: this.relay.sessions().length,
       startedAt: this.#startedAt,
+      nodeId: this.cluster?.nodeId,
     };
+  }
+
+  /** Everyone online on every node (asks the other nodes through the adapter). */
+  public async presence(): Promise<ChatPresence> {
+    const sockets = await this.io.fetchSockets();
+    const sessions = sockets
+      .filter((socket) => socket.data.username !== undefined)
+      .map((socket) => ({ username: socket.data.username!, address: socket.handshake.address, since: socket.data.since ?? 0, node: socket.data.node }));
+    return { nodes: (await this.cluster?.presence.nodes()) ?? 1, online: await this.relay.online(), sessions };
   }
 
   /** Event-loop delay since the previous call, and memory. */
@@ -183,7 +210,9 @@ export class EnigmaServer {
     this.#closing ??= (async () => {
       this.#loopDelay.disable();
       this.relay.disconnectAll(this.notice('shutdown', 'The server is shutting down.'));
+      await this.relay.settled();
       await this.io.close();
+      await this.cluster?.close();
       await this.database.close();
       this.log.info('server stopped');
     })();

@@ -32,6 +32,8 @@ interface MessageRow {
 }
 
 const COLUMNS = 'seq, id, sender, ts, frame';
+/** The advisory lock key that serialises appends across nodes (an arbitrary constant: "ENIG"). */
+const APPEND_LOCK = 0x454e4947;
 
 // PostgreSQL returns BIGINT as strings; seq and ts fit safely in a JS number.
 const toMessage = (row: MessageRow): StoredMessage => ({ id: row.id, seq: Number(row.seq), from: row.sender, ts: Number(row.ts), frame: row.frame });
@@ -41,16 +43,38 @@ export class SqlMessageStore implements MessageStore {
 
   public async append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
     const db = this.database.current();
-    // ON CONFLICT DO NOTHING + RETURNING: one statement, no exception on a resend.
-    const inserted = await sql<{ seq: number | string }>(
-      db,
-      'INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq',
-      [message.id, message.from, message.ts, message.frame],
-    );
+    // ON CONFLICT DO NOTHING + RETURNING: no exception on a resend.
+    const insert = 'INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq';
+    const parameters = [message.id, message.from, message.ts, message.frame];
+    const inserted = db.options.type === 'postgres' ? await this.appendInSeqOrder(insert, parameters) : await sql<{ seq: number | string }>(db, insert, parameters);
     const row = inserted.records[0];
     if (row !== undefined) return { type: 'appended', message: { ...message, seq: Number(row.seq) } };
     const existing = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE id = ?`, [message.id]);
     return { type: 'duplicate', message: toMessage(existing.records[0]!) };
+  }
+
+  /**
+   * On PostgreSQL several nodes append at once. A sequence hands out numbers
+   * in call order but transactions commit in any order, so a reader could see
+   * seq N+1 before N exists and skip N for good. Holding a transaction-scoped
+   * advisory lock from before the number is drawn until the commit makes
+   * commits happen in seq order across every node.
+   */
+  private async appendInSeqOrder(insert: string, parameters: unknown[]): Promise<{ records: Array<{ seq: number | string }> }> {
+    const runner = this.database.current().createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await runner.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      let index = 0;
+      const result = (await runner.query(insert.replace(/\?/g, () => `$${++index}`), parameters, true)) as { records: Array<{ seq: number | string }> };
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    } finally {
+      await runner.release();
+    }
   }
 
   public async latest(limit: number): Promise<StoredMessage[]> {

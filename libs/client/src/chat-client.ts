@@ -57,8 +57,13 @@ export interface ChatClientOptions {
 }
 
 export interface ConnectOptions {
-  /** `https://host:port` (or `http://` for a server behind a TLS proxy / in development). */
-  url: string;
+  /**
+   * `https://host:port` (or `http://` for a server behind a TLS proxy / in
+   * development). Several addresses: nodes of one chat; the client moves to
+   * the next one when its node stops answering, resuming its session there.
+   * Nodes of one chat share one certificate (the pinned fingerprint).
+   */
+  url: string | readonly string[];
   /** The pinned SHA-256 of the server certificate; a different one is refused. */
   fingerprint?: string;
   /** Trust on first use: shown the fingerprint when none is pinned; return true to trust it. */
@@ -70,6 +75,22 @@ type EnigmaSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 const SEEN_IDS_LIMIT = 20_000;
 const CATCH_UP_PAGE = 500;
 const RETRY_AFTER_TIMEOUT_MS = 1000;
+const FAILOVER_FIRST_DELAY_MS = 250;
+/** How long a message past a gap waits for the missing ones before the history is asked. */
+const GAP_WAIT_MS = 200;
+/** Failed reconnection attempts at one node before moving to the next (when there are several). */
+const ATTEMPTS_BEFORE_FAILOVER = 2;
+
+function parseServerUrl(address: string): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new ClientError('unreachable', `the server address ${JSON.stringify(address.slice(0, 100))} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientError('unreachable', 'the server address must be https:// or http://');
+  return url;
+}
 
 interface Pending extends OutboxEntry {
   resolve(accepted: { id: string; seq: number }): void;
@@ -97,7 +118,14 @@ export class ChatClient {
   #lastSeq = 0;
   /** While catching up, live messages wait here so everything is emitted in seq order. */
   #held: Relayed[] | undefined;
+  /** Live messages that arrived past a gap in seq, by seq. */
+  readonly #gap = new Map<number, Relayed>();
+  #gapTimer: NodeJS.Timeout | undefined;
   #stopReconnecting = false;
+  #nodes: URL[] = [];
+  #node = 0;
+  #tls: { ca: string; checkServerIdentity: () => Error | undefined } | undefined;
+  #failoverDelay = FAILOVER_FIRST_DELAY_MS;
 
   public constructor(options: ChatClientOptions = {}) {
     if (options.chatKey !== undefined) this.setChatKey(options.chatKey);
@@ -137,46 +165,62 @@ export class ChatClient {
 
   /** Connects, checking the server certificate against the pin (or asking, on first use). */
   public async connect(options: ConnectOptions): Promise<{ fingerprint: string }> {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new ClientError('unreachable', 'the server address is not a URL');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientError('unreachable', 'the server address must be https:// or http://');
+    const nodes = (typeof options.url === 'string' ? [options.url] : [...options.url]).map(parseServerUrl);
+    if (nodes.length === 0) throw new ClientError('unreachable', 'no server address given');
     this.close();
     this.#stopReconnecting = false;
     this.setState('connecting');
 
-    let tls: { ca: string; checkServerIdentity: () => Error | undefined } | undefined;
-    let fingerprint = '';
-    if (url.protocol === 'https:') {
-      const certificate = await fetchServerCertificate(url).catch((error: unknown) => {
-        this.setState('offline');
-        throw error;
-      });
-      fingerprint = certificate.fingerprint;
-      const pinned = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
-      if (options.fingerprint !== undefined && pinned !== fingerprint) {
-        this.setState('offline');
-        throw new ClientError('certificateMismatch', `the server's certificate (${fingerprint}) is not the pinned one: it changed, or someone is in between`);
+    // The first node that answers shows the certificate; every node must present that one.
+    let failure: unknown;
+    for (const [index, url] of nodes.entries()) {
+      try {
+        const fingerprint = await this.trust(url, options);
+        this.#nodes = nodes;
+        this.#node = index;
+        await this.openSocket(url);
+        await this.restoreOutbox();
+        return { fingerprint };
+      } catch (error) {
+        if (ClientError.is(error) && error.kind !== 'unreachable') {
+          this.setState('offline');
+          throw error;
+        }
+        failure = error;
       }
-      if (pinned === undefined && !(await options.onUntrustedCertificate?.(fingerprint))) {
-        this.setState('offline');
-        throw new ClientError('certificateRefused', 'the server certificate was not trusted');
-      }
-      // From here on only this exact certificate is trusted; the host name need
-      // not be in it (servers are reached by LAN address).
-      tls = { ca: certificate.pem, checkServerIdentity: () => undefined };
     }
+    this.setState('offline');
+    throw failure;
+  }
 
+  /** Fetches the node's certificate and checks it against the pin; from then on only it is trusted. */
+  private async trust(url: URL, options: ConnectOptions): Promise<string> {
+    if (url.protocol !== 'https:') {
+      this.#tls = undefined;
+      return '';
+    }
+    const certificate = await fetchServerCertificate(url);
+    const fingerprint = certificate.fingerprint;
+    const pinned = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
+    if (options.fingerprint !== undefined && pinned !== fingerprint) {
+      throw new ClientError('certificateMismatch', `the server's certificate (${fingerprint}) is not the pinned one: it changed, or someone is in between`);
+    }
+    if (pinned === undefined && !(await options.onUntrustedCertificate?.(fingerprint))) {
+      throw new ClientError('certificateRefused', 'the server certificate was not trusted');
+    }
+    // The host name need not be in the certificate (servers are reached by LAN address).
+    this.#tls = { ca: certificate.pem, checkServerIdentity: () => undefined };
+    return fingerprint;
+  }
+
+  private async openSocket(url: URL): Promise<void> {
     const socket: EnigmaSocket = io(url.origin, {
       transports: ['websocket'],
       forceNew: true,
       autoConnect: false,
       reconnectionDelay: 250,
       reconnectionDelayMax: 5000,
-      ...(tls ?? {}),
+      ...(this.#tls ?? {}),
     });
     this.#socket = socket;
     this.wire(socket);
@@ -187,16 +231,38 @@ export class ChatClient {
       };
       const failed = (error: Error): void => {
         socket.off('connect', ok);
-        socket.disconnect();
-        this.setState('offline');
+        this.discard(socket);
         reject(new ClientError('unreachable', `cannot connect to ${url.host}`, { cause: error }));
       };
       socket.once('connect', ok);
       socket.once('connect_error', failed);
       socket.connect();
     });
-    await this.restoreOutbox();
-    return { fingerprint };
+  }
+
+  /** After failed attempts at the current node: the next node, same session, same pinned certificate. */
+  private moveToNextNode(): void {
+    if (this.#stopReconnecting) return;
+    if (this.#socket !== undefined) this.discard(this.#socket);
+    this.#node = (this.#node + 1) % this.#nodes.length;
+    const url = this.#nodes[this.#node]!;
+    // A reconnect as far as the session is concerned: 'connect' resumes it.
+    this.setState('reconnecting');
+    this.openSocket(url).then(
+      () => (this.#failoverDelay = FAILOVER_FIRST_DELAY_MS),
+      () => {
+        if (this.#socket !== undefined) return; // connect() or close() took over meanwhile
+        setTimeout(() => this.#socket === undefined && this.moveToNextNode(), this.#failoverDelay).unref?.();
+        this.#failoverDelay = Math.min(this.#failoverDelay * 2, 5000);
+      },
+    );
+  }
+
+  private discard(socket: EnigmaSocket): void {
+    socket.removeAllListeners();
+    socket.io.removeAllListeners();
+    socket.disconnect();
+    if (this.#socket === socket) this.#socket = undefined;
   }
 
   public register(username: string, password: string): Promise<RegisterReply> {
@@ -247,7 +313,7 @@ export class ChatClient {
     let lastNotice: ServerNotice['kind'] | undefined;
     socket.on('SERVER_TO_CLIENT', (message) => {
       if (this.#held !== undefined) this.#held.push(message);
-      else this.deliver(message);
+      else this.receiveLive(message);
     });
     socket.on('CLIENT_CONNECTED', (event) => this.#events.emit('joined', event));
     socket.on('CLIENT_LEFT_CHAT', (event) => this.#events.emit('left', event));
@@ -274,7 +340,8 @@ export class ChatClient {
       // socket.io does not reconnect by itself after the server closed the
       // socket; a pause or a restart is worth waiting out, a kick is not.
       if (reason === 'io server disconnect' && (lastNotice === undefined || lastNotice === 'paused' || lastNotice === 'shutdown')) {
-        socket.connect();
+        if (this.#nodes.length > 1 && lastNotice !== undefined) this.moveToNextNode();
+        else socket.connect();
       }
       lastNotice = undefined;
     });
@@ -283,8 +350,15 @@ export class ChatClient {
     // retried by socket.io itself: retry with back-off until it is back.
     let retryDelay = 250;
     socket.on('connect', () => (retryDelay = 250));
+    let failedAttempts = 0;
+    socket.on('connect', () => (failedAttempts = 0));
+    socket.io.on('reconnect_error', () => {
+      failedAttempts += 1;
+      if (this.#nodes.length > 1 && failedAttempts >= ATTEMPTS_BEFORE_FAILOVER) this.moveToNextNode();
+    });
     socket.on('connect_error', () => {
       if (this.#state === 'connecting' || this.#stopReconnecting || socket.active) return;
+      if (this.#nodes.length > 1) return this.moveToNextNode();
       this.setState('reconnecting');
       setTimeout(() => {
         if (!this.#stopReconnecting && this.#socket === socket && !socket.connected) socket.connect();
@@ -306,6 +380,15 @@ export class ChatClient {
       return; // the connection dropped again; the next connect retries
     }
     if (reply.type === 'LOGIN_SUCCESSFUL') return;
+    if (reply.type === 'RATE_LIMITED' || reply.type === 'MALFORMED_REQUEST') {
+      // Busy, not refused: keep the session and try again (a fresh connection resumes too).
+      const socket = this.#socket;
+      const delay = reply.type === 'RATE_LIMITED' ? reply.retryAfterMs : RETRY_AFTER_TIMEOUT_MS;
+      setTimeout(() => {
+        if (this.#socket === socket && socket?.connected === true && !this.#stopReconnecting) void this.resume();
+      }, delay).unref?.();
+      return;
+    }
     this.#session = undefined;
     const error = new ClientError('sessionExpired', reply.type === 'BANNED' ? 'this account is banned' : 'the session expired; log in again');
     this.#events.emit('error', error);
@@ -356,7 +439,69 @@ export class ChatClient {
   private releaseHeld(): void {
     const held = (this.#held ?? []).sort((a, b) => a.seq - b.seq);
     this.#held = undefined;
-    for (const message of held) this.deliver(message);
+    for (const message of held) this.receiveLive(message);
+    this.drainGap();
+  }
+
+  /**
+   * A live message. Seqs are handed out in commit order, but with several
+   * server nodes two broadcasts can cross on their way here: a message past a
+   * gap waits (briefly) for the ones before it, then the gap is filled from
+   * the history, so messages are always shown in seq order and "everything up
+   * to lastSeq" stays true for the next resume.
+   */
+  private receiveLive(message: Relayed): void {
+    if (message.seq <= this.#lastSeq + 1) {
+      this.deliver(message);
+      this.drainGap();
+      return;
+    }
+    this.#gap.set(message.seq, message);
+    this.drainGap(); // starts the wait
+  }
+
+  private drainGap(): void {
+    for (let next = this.#gap.get(this.#lastSeq + 1); next !== undefined; next = this.#gap.get(this.#lastSeq + 1)) {
+      this.#gap.delete(next.seq);
+      this.deliver(next);
+    }
+    for (const seq of this.#gap.keys()) if (seq <= this.#lastSeq) this.#gap.delete(seq);
+    if (this.#gap.size === 0 && this.#gapTimer !== undefined) {
+      clearTimeout(this.#gapTimer);
+      this.#gapTimer = undefined;
+    } else if (this.#gap.size > 0 && this.#gapTimer === undefined) {
+      this.#gapTimer = setTimeout(() => void this.fillGap(), GAP_WAIT_MS);
+      this.#gapTimer.unref?.();
+    }
+  }
+
+  /** The gap did not close by itself: what is stored before the waiting messages is authoritative. */
+  private async fillGap(): Promise<void> {
+    this.#gapTimer = undefined;
+    if (this.#gap.size === 0) return;
+    const firstWaiting = Math.min(...this.#gap.keys());
+    try {
+      for (let full = true; full && this.#lastSeq < firstWaiting; ) {
+        const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, beforeSeq: firstWaiting, limit: CATCH_UP_PAGE });
+        if (page.type !== 'HISTORY') break;
+        for (const message of page.messages) this.deliver(message);
+        full = page.messages.length === CATCH_UP_PAGE;
+      }
+    } catch {
+      // Not connected: the resume after the reconnect catches up instead.
+      // Connected but no answer: wait and ask again rather than skip.
+      if (this.#socket?.connected === true) this.drainGap();
+      return;
+    }
+    // Everything stored before the first waiting message is delivered now; a
+    // number still missing was never stored (the database skipped it). The
+    // waiting message goes next; a later gap waits its own turn.
+    const first = this.#gap.get(firstWaiting);
+    if (first !== undefined && this.#lastSeq < firstWaiting) {
+      this.#gap.delete(firstWaiting);
+      this.deliver(first);
+    }
+    this.drainGap();
   }
 
   private deliver(message: Relayed): void {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { CryptoError } from './errors.js';
 
 // Fernet spec: https://github.com/fernet/spec/blob/master/Spec.md
@@ -27,6 +27,25 @@ export interface DecryptOptions {
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * IVs come from the CSPRNG in batches: one `randomBytes(16)` call costs more
+ * than the rest of a small message's encryption. Every IV is a fresh slice,
+ * used once.
+ */
+const ivPool = Buffer.alloc(4096);
+let ivPoolOffset = ivPool.length;
+
+function nextIv(): Buffer {
+  if (ivPoolOffset === ivPool.length) {
+    randomFillSync(ivPool);
+    ivPoolOffset = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivPoolOffset, ivPoolOffset + 16));
+  ivPool.fill(0, ivPoolOffset, ivPoolOffset + 16);
+  ivPoolOffset += 16;
+  return iv;
+}
+
 function invalidToken(cause?: unknown): never {
   throw new CryptoError('invalidToken', 'the token is not a valid Fernet token for this key', cause === undefined ? undefined : { cause });
 }
@@ -48,7 +67,7 @@ export class Fernet {
   }
 
   public encrypt(plaintext: string | Uint8Array, options: EncryptOptions = {}): string {
-    const iv = options.iv ?? randomBytes(16);
+    const iv = options.iv ?? nextIv();
     if (iv.length !== 16) throw new RangeError('the IV must be 16 bytes');
     const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
     const seconds = Math.floor((options.now?.getTime() ?? Date.now()) / 1000);

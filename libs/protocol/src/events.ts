@@ -57,4 +57,8 @@ export type InterServerEvents = Record<string, never>;
 export interface SocketData {
   username?: string;
   sessionId?: string;
+  /** When this socket logged in, ms since the epoch. */
+  since?: number;
+  /** The server node holding the socket (several nodes on one Redis). */
+  node?: string;
 }

@@ -72,6 +72,8 @@ export interface UserInDatabase {
 export interface RateLimited {
   type: 'RATE_LIMITED';
   retryAfterMs: number;
+  /** Why, when it is not the usual throttle (e.g. too many sessions of this user). */
+  reason?: string;
 }
 export interface Banned {
   type: 'BANNED';

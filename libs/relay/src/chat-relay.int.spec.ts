@@ -92,11 +92,13 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     await relay.register(first, { username: 'dana', password: strong });
     await relay.login(second, { username: 'DANA', password: strong });
     expect(port.received(watcher.id, 'CLIENT_CONNECTED').map((e) => e.username)).toEqual(['dana']);
-    expect(relay.online()).toEqual(['dana', 'watcher']);
+    expect(await relay.online()).toEqual(['dana', 'watcher']);
     relay.disconnected(first);
+    await relay.settled();
     expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT')).toEqual([]);
     relay.disconnected(second);
     relay.disconnected(second);
+    await relay.settled();
     expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT').map((e) => e.username)).toEqual(['dana']);
   });
 
@@ -150,6 +152,6 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(await relay.ban('mallory')).toBe(true);
     expect(port.disconnected[1]).toEqual({ peerId: again.id, notice: expect.objectContaining({ kind: 'banned' }) });
     expect(await relay.login(peer(), { username: 'mallory', password: strong })).toEqual({ type: 'BANNED' });
-    expect(relay.online()).toEqual([]);
+    expect(await relay.online()).toEqual([]);
   });
 });

@@ -21,16 +21,19 @@ import {
   type LoginReply,
   type LoginSuccessful,
   type PresenceEvent,
+  type RateLimited,
   type RegisterReply,
   type Relayed,
   type ResumeReply,
   type SendReply,
   type ServerNotice,
 } from '@enigma/protocol';
-import { inject, injectable, type ServiceIdentifier } from 'inversify';
+import { inject, injectable, optional, type ServiceIdentifier } from 'inversify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { broadcastPortId, type BroadcastPort } from './broadcast-port.js';
+import { KeyedGate } from './keyed-gate.js';
 import type { Peer, PeerSession } from './peer.js';
+import { LocalPresence, presenceRegistryId, type PresenceRegistry } from './presence.js';
 
 export interface RelayOptions {
   /** Messages of backlog in `LOGIN_SUCCESSFUL`. */
@@ -41,6 +44,8 @@ export interface RelayOptions {
   maxFrameLength: number;
   /** Most messages a resume catches up in its reply; the client pages for more. */
   resumeHistoryCap: number;
+  /** Logged-in sessions one user may hold at a time; a login beyond it is refused. */
+  maxSessionsPerUser: number;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
@@ -49,7 +54,17 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   floodDurationMs: 1000,
   maxFrameLength: MAX_FRAME_LENGTH,
   resumeHistoryCap: 1000,
+  maxSessionsPerUser: 20,
 });
+
+/** Password checks in flight per account (one: each guess sees the failures before it) and per address. */
+const LOGINS_PER_ACCOUNT = 1;
+const LOGINS_PER_ADDRESS = 4;
+/** Login attempts that may wait for their turn per key; more are refused at once. */
+const LOGINS_WAITING = 64;
+/** What a refused login is told to wait: a dead session is noticed within the heartbeat (40 s by default). */
+const SESSION_CAP_RETRY_MS = 60_000;
+const BUSY_RETRY_MS = 1000;
 
 export const relayOptionsId: ServiceIdentifier<RelayOptions> = Symbol.for('@enigma/relay/RelayOptions');
 
@@ -59,6 +74,8 @@ export interface RelayEvents extends Record<string, unknown> {
   joined: PresenceEvent;
   left: PresenceEvent;
   notice: ServerNotice;
+  /** The presence registry (Redis, in a cluster) failed; the user's presence may be stale. */
+  presenceFailed: unknown;
 }
 
 const toRelayed = (message: StoredMessage): Relayed => message;
@@ -76,7 +93,11 @@ export class ChatRelay {
   /** Folded username → peer ids: a user is online while this set is non-empty. */
   readonly #online = new Map<string, Set<string>>();
   readonly #flood: RateLimiterMemory;
+  readonly #accountLogins = new KeyedGate(LOGINS_PER_ACCOUNT, LOGINS_WAITING);
+  readonly #addressLogins = new KeyedGate(LOGINS_PER_ADDRESS, LOGINS_WAITING);
   #appendTail: Promise<void> = Promise.resolve();
+  /** Presence changes go to the registry one at a time, in the order they happened here. */
+  #presenceTail: Promise<void> = Promise.resolve();
 
   public constructor(
     @inject(userStoreId) private readonly users: UserStore,
@@ -84,15 +105,27 @@ export class ChatRelay {
     @inject(loginThrottleId) private readonly throttle: LoginThrottle,
     @inject(broadcastPortId) private readonly port: BroadcastPort,
     @inject(relayOptionsId) private readonly options: RelayOptions,
+    @inject(presenceRegistryId) @optional() private readonly presence: PresenceRegistry = new LocalPresence(),
   ) {
     this.#flood = new RateLimiterMemory({ keyPrefix: 'flood', points: options.floodPoints, duration: options.floodDurationMs / 1000 });
+    presence.onVanished((usernames) => {
+      for (const username of usernames) this.announce('left', username);
+    });
   }
 
   public async login(peer: Peer, payload: unknown): Promise<LoginReply> {
     const request = validateClientPayload('LOGIN_ATTEMPTING', payload);
     if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
     const { username, password } = request.value;
+    const busy: LoginReply = { type: 'RATE_LIMITED', retryAfterMs: BUSY_RETRY_MS, reason: 'too many login attempts at once' };
+    const reply = await this.#accountLogins.run(usernameKey(username), () =>
+      this.#addressLogins.run(peer.address, () => this.checkPassword(peer, username, password)),
+    );
+    return reply ?? busy;
+  }
 
+  /** One password check, counted by the throttle before the next one for this account starts. */
+  private async checkPassword(peer: Peer, username: string, password: string): Promise<LoginReply> {
     const gate = await this.throttle.beforeLogin(username, peer.address);
     if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs };
     const verdict = await this.users.verify(username, password);
@@ -125,8 +158,10 @@ export class ChatRelay {
         return { type: 'INVALID_USERNAME', reason: result.reason };
       case 'weakPassword':
         return { type: 'INVALID_PASSWORD', reason: result.reason };
-      case 'registered':
-        return { ...(await this.admit(peer, result.user)), registered: true };
+      case 'registered': {
+        const admitted = await this.admit(peer, result.user);
+        return admitted.type === 'LOGIN_SUCCESSFUL' ? { ...admitted, registered: true } : admitted;
+      }
     }
   }
 
@@ -184,11 +219,15 @@ export class ChatRelay {
 
   // --- operator actions ---
 
-  public online(): string[] {
-    return [...this.#sessions.values()]
-      .map((s) => s.username)
-      .filter((name, index, all) => all.indexOf(name) === index)
-      .sort();
+  /** Resolves once every presence change so far has reached the registry (before a clean shutdown). */
+  public async settled(): Promise<void> {
+    await this.#presenceTail;
+  }
+
+  /** Everyone online, on this node and (with a shared presence registry) on every other. */
+  public async online(): Promise<string[]> {
+    await this.#presenceTail;
+    return this.presence.online();
   }
 
   public sessions(): Array<{ peerId: string; username: string; address: string; since: number }> {
@@ -252,9 +291,25 @@ export class ChatRelay {
     return result;
   }
 
-  private async admit(peer: Peer, user: PublicUser): Promise<LoginSuccessful> {
+  private async admit(peer: Peer, user: PublicUser): Promise<LoginSuccessful | RateLimited> {
+    // Checked before a token is issued (no orphan sessions) and again on entry.
+    if (this.atSessionCap(peer, user.username)) return this.sessionCapReply();
     const grant = await this.users.issueSession(user);
-    return this.enter(peer, user, grant.token, () => this.messages.latest(this.options.backlog));
+    const entered = await this.enter(peer, user, grant.token, () => this.messages.latest(this.options.backlog));
+    if (entered.type !== 'LOGIN_SUCCESSFUL') await this.users.revokeSession(grant.token);
+    return entered;
+  }
+
+  /** True when the user already holds as many sessions as allowed (this peer's own not counted). */
+  private atSessionCap(peer: Peer, username: string): boolean {
+    const peers = this.#online.get(usernameKey(username));
+    if (peers === undefined) return false;
+    return peers.size - (peers.has(peer.id) ? 1 : 0) >= this.options.maxSessionsPerUser;
+  }
+
+  private sessionCapReply(): RateLimited {
+    const limit = this.options.maxSessionsPerUser;
+    return { type: 'RATE_LIMITED', retryAfterMs: SESSION_CAP_RETRY_MS, reason: `too many sessions: this user is already logged in ${limit} times; log out elsewhere first` };
   }
 
   /**
@@ -262,7 +317,10 @@ export class ChatRelay {
    * stored meanwhile then arrives live, in the history, or both (the client
    * drops the duplicate id) — never neither.
    */
-  private async enter(peer: Peer, user: PublicUser, sessionToken: string, loadHistory: () => Promise<StoredMessage[]>): Promise<LoginSuccessful> {
+  private async enter(peer: Peer, user: PublicUser, sessionToken: string, loadHistory: () => Promise<StoredMessage[]>): Promise<LoginSuccessful | RateLimited> {
+    // The cap is checked in the same synchronous step that admits the peer, so
+    // logins that finish together cannot all slip past it.
+    if (this.atSessionCap(peer, user.username)) return this.sessionCapReply();
     // A socket that logs in again (maybe as someone else) leaves first.
     if (this.#sessions.has(peer.id)) this.leave(peer.id);
     this.#sessions.set(peer.id, { peerId: peer.id, username: user.username, address: peer.address, since: Date.now(), sessionToken });
@@ -271,11 +329,12 @@ export class ChatRelay {
     const firstSession = peers === undefined;
     if (peers === undefined) this.#online.set(key, (peers = new Set()));
     peers.add(peer.id);
-    if (firstSession) this.announce('joined', user.username);
+    // Announced to the others before this peer is admitted: nobody is told of their own arrival.
+    if (firstSession) await this.changePresence('joined', user.username);
     this.port.admit(peer.id);
     const history = await loadHistory();
     const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
-    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: this.online(), history: history.map(toRelayed), lastSeq };
+    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq };
   }
 
   private leave(peerId: string): void {
@@ -287,8 +346,18 @@ export class ChatRelay {
     peers?.delete(peerId);
     if (peers !== undefined && peers.size === 0) {
       this.#online.delete(key);
-      this.announce('left', session.username);
+      void this.changePresence('left', session.username);
     }
+  }
+
+  /** The user's first (or last) session on this node: announced when it is also the first (last) in the cluster. */
+  private changePresence(kind: 'joined' | 'left', username: string): Promise<void> {
+    return (this.#presenceTail = this.#presenceTail
+      .then(async () => {
+        const announce = kind === 'joined' ? await this.presence.arrive(username) : await this.presence.depart(username);
+        if (announce) this.announce(kind, username);
+      })
+      .catch((error: unknown) => this.events.emit('presenceFailed', error)));
   }
 
   private announce(kind: 'joined' | 'left', username: string): void {

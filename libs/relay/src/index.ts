@@ -5,6 +5,8 @@ export type { RelayEvents, RelayOptions } from './chat-relay.js';
 export { broadcastPortId, InMemoryBroadcastPort } from './broadcast-port.js';
 export type { BroadcastPort, Delivery } from './broadcast-port.js';
 export type { Peer, PeerSession } from './peer.js';
+export { LocalPresence, presenceRegistryId } from './presence.js';
+export type { PresenceRegistry } from './presence.js';
 export { RelayContainerModule } from './relay.module.js';
 export { RelayError } from './errors.js';
 export type { RelayErrorKind } from './errors.js';

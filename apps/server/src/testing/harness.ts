@@ -28,6 +28,7 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     history: 100,
     logLevel: 'silent',
     logFile: undefined,
+    redisUrl: undefined,
     pingIntervalMs: 20_000,
     pingTimeoutMs: 20_000,
     // Every test client comes from 127.0.0.1: allow many registrations from it.

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { DEFAULT_SERVER_LIMITS, parseServerOptions } from './options.js';
+
+describe(parseServerOptions, () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('should apply the default limits when no flag or variable sets them', () => {
+    expect(parseServerOptions([]).limits).toEqual(DEFAULT_SERVER_LIMITS);
+  });
+
+  it('should read every limit from its flag, and from its ENIGMA_* variable', () => {
+    const flags = parseServerOptions([
+      '--max-connections', '100', '--max-connections-per-address', '0', '--handshake-timeout', '5000', '--login-timeout', '30000',
+      '--max-sessions-per-user', '3', '--max-buffered-bytes', '1048576', '--allowed-origins', 'https://chat.example, http://10.0.0.5:8080',
+    ]);
+    const expected = { maxConnections: 100, maxConnectionsPerAddress: 0, handshakeTimeoutMs: 5000, loginTimeoutMs: 30000, maxSessionsPerUser: 3, maxBufferedBytes: 1048576, allowedOrigins: ['https://chat.example', 'http://10.0.0.5:8080'] };
+    expect(flags.limits).toEqual(expected);
+
+    Object.assign(process.env, {
+      ENIGMA_MAX_CONNECTIONS: '100',
+      ENIGMA_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      ENIGMA_HANDSHAKE_TIMEOUT_MS: '5000',
+      ENIGMA_LOGIN_TIMEOUT_MS: '30000',
+      ENIGMA_MAX_SESSIONS_PER_USER: '3',
+      ENIGMA_MAX_BUFFERED_BYTES: '1048576',
+      ENIGMA_ALLOWED_ORIGINS: 'https://chat.example,http://10.0.0.5:8080',
+    });
+    expect(parseServerOptions([]).limits).toEqual(expected);
+  });
+
+  it.each([
+    ['--max-sessions-per-user', '0', /whole number from 1/],
+    ['--max-buffered-bytes', '1000', /whole number from 65536/],
+    ['--login-timeout', 'soon', /whole number/],
+    ['--allowed-origins', 'https://chat.example/path', /not an origin/],
+    ['--allowed-origins', 'chat.example', /not an origin/],
+  ])('should refuse %s %s with a clear message', (flag, value, message) => {
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(() => parseServerOptions([flag, value])).toThrow(message);
+    } finally {
+      process.stderr.write = stderr;
+    }
+  });
+});

@@ -1,0 +1,86 @@
+// The same entities, migrations and stores on a real PostgreSQL server (a
+// private instance started for this suite from Debian's binaries).
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createPasswordHasher } from '@enigma/crypto';
+import pg from 'pg';
+import { serviceOrSkip, startPostgres } from '../../../tools/testing/services.mjs';
+import { openDatabase, type DatabaseHandle } from './database.js';
+import { SqlMessageStore } from './message-store.js';
+import { SqlUserStore } from './user-store.js';
+
+const hasher = createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 });
+const strong = 'correct-horse-battery-staple-42';
+const runs = serviceOrSkip('postgres');
+
+(runs ? describe : describe.skip)('auth-store on PostgreSQL', () => {
+  let server: Awaited<ReturnType<typeof startPostgres>>;
+  let databaseNumber = 0;
+  let url: string;
+  const handles: DatabaseHandle[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.stop());
+
+  // A fresh database per test, created on the shared server.
+  beforeEach(async () => {
+    const admin = new pg.Client(server.url);
+    await admin.connect();
+    const name = `enigma_${process.pid}_${databaseNumber++}`;
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    url = server.url.replace(/\/postgres$/, `/${name}`);
+  });
+  afterEach(async () => {
+    for (const handle of handles.splice(0)) await handle.close();
+  });
+
+  const open = async (): Promise<DatabaseHandle> => {
+    const handle = await openDatabase(url);
+    handles.push(handle);
+    return handle;
+  };
+
+  it('should create users(id, username, password) and register, log in and resume, Cyrillic included', async () => {
+    const database = await open();
+    const users = new SqlUserStore(database, hasher, { sessionTtlMs: 60_000, minPasswordLength: 12 });
+    expect(await users.register('Алиса', strong)).toMatchObject({ type: 'registered', user: { username: 'Алиса' } });
+    expect(await users.register('алиса', strong)).toEqual({ type: 'usernameTaken' });
+    expect(await users.verify('АЛИСА', strong)).toMatchObject({ type: 'ok', user: { username: 'Алиса' } });
+    expect(await users.verify('Алиса', 'wrong-password-000')).toEqual({ type: 'wrongPassword' });
+    const grant = await users.issueSession({ id: 1, username: 'Алиса' });
+    expect(await users.resumeSession(grant.token)).toMatchObject({ type: 'ok', user: { username: 'Алиса' } });
+
+    const client = new pg.Client(url);
+    await client.connect();
+    const columns = await client.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position");
+    const passwords = await client.query('SELECT password FROM users');
+    await client.end();
+    expect(columns.rows.map((r: { column_name: string }) => r.column_name)).toEqual(['id', 'username', 'password']);
+    expect(passwords.rows[0].password).toMatch(/^\$argon2id\$/);
+  });
+
+  it('should let three nodes start (and migrate) at once, then see each other\'s accounts', async () => {
+    const [a, b, c] = await Promise.all([open(), open(), open()]);
+    const options = { sessionTtlMs: 60_000, minPasswordLength: 12 };
+    await new SqlUserStore(a!, hasher, options).register('bob', strong);
+    expect(await new SqlUserStore(b!, hasher, options).verify('bob', strong)).toMatchObject({ type: 'ok' });
+    expect(await new SqlUserStore(c!, hasher, options).count()).toBe(1);
+  });
+
+  it('should give one increasing seq order to messages appended from several nodes, and de-duplicate ids', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const stores = [new SqlMessageStore(a!), new SqlMessageStore(b!)];
+    const appended = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => stores[i % 2]!.append({ id: i.toString(16).padStart(32, '0'), from: 'bob', ts: i, frame: `frame-${i}` })),
+    );
+    const seqs = appended.map((r) => r.message.seq);
+    expect(new Set(seqs).size).toBe(40);
+    const again = await stores[1]!.append({ id: (7).toString(16).padStart(32, '0'), from: 'bob', ts: 0, frame: 'frame-7' });
+    expect(again).toEqual({ type: 'duplicate', message: appended[7]!.message });
+    const page = await stores[0]!.page({ afterSeq: 0, limit: 100 });
+    expect(page.map((m) => m.seq)).toEqual([...seqs].sort((x, y) => x - y));
+    expect(await stores[1]!.lastSeq()).toBe(Math.max(...seqs));
+  });
+});

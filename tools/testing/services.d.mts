@@ -1,0 +1,9 @@
+export interface RunningService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+export function missingService(name: 'redis' | 'postgres'): string | undefined;
+export function serviceOrSkip(name: 'redis' | 'postgres'): boolean;
+export function startRedis(): Promise<RunningService>;
+export function startPostgres(): Promise<RunningService>;
