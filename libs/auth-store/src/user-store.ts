@@ -180,7 +180,13 @@ export class SqlUserStore implements UserStore {
       return { type: 'expired' };
     }
     if (await this.isBannedId(Number(session.user_id))) return { type: 'banned' };
-    await sql(db, 'UPDATE sessions SET expires_at = ? WHERE id = ?', [now + this.options.sessionTtlMs, session.id]);
+    // Sliding expiry, renewed at most once per refresh interval (a tenth of the
+    // lifetime, at most a day): a reconnect storm then reads instead of
+    // writing (each write is an fsync).
+    const refreshEveryMs = Math.min(24 * 3600_000, this.options.sessionTtlMs / 10);
+    if (Number(session.expires_at) < now + this.options.sessionTtlMs - refreshEveryMs) {
+      await sql(db, 'UPDATE sessions SET expires_at = ? WHERE id = ?', [now + this.options.sessionTtlMs, session.id]);
+    }
     return { type: 'ok', user: { id: Number(session.user_id), username: session.username }, sessionId: session.id };
   }
 

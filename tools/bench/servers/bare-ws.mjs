@@ -31,6 +31,12 @@ wss.on('connection', (ws) => {
   });
 });
 
+// engine.io clients close a connection that has not been pinged within
+// pingInterval + pingTimeout, so the floor pings like socket.io does.
+setInterval(() => {
+  for (const client of wss.clients) if (client.readyState === 1) client.send('2');
+}, 25000).unref();
+
 http.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${http.address().port}`));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() === 'stats') {

@@ -1,0 +1,75 @@
+// Starts a server under test (Enigma or a baseline) as its own process and
+// reads its health through the same console commands an operator would use.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runProcess, serverEntry } from '../../testing/processes.mjs';
+
+const baselineEntry = (name) => fileURLToPath(new URL(`../servers/${name}.mjs`, import.meta.url));
+
+/** The three kinds of server every scenario can compare. */
+export const SERVER_KINDS = {
+  enigma: { label: 'Enigma', entry: serverEntry },
+  socketio: { label: 'bare socket.io', entry: baselineEntry('bare-socketio') },
+  ws: { label: 'bare ws', entry: baselineEntry('bare-ws') },
+};
+
+/** Every child process the bench started, so an interrupted run can end them. */
+export const children = new Set();
+
+const STATS_LINE = /^stats: event loop delay p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms; rss (\d+) B; heap (\d+) B; sessions (\d+)/;
+
+/**
+ * @param {'enigma'|'socketio'|'ws'} kind
+ * @param {{ dataDir?: string, args?: string[], nodeFlags?: string[] }} options dataDir is required for
+ *   Enigma; args are extra server flags (e.g. --history 0); nodeFlags e.g. --cpu-prof
+ */
+export async function startServer(kind, { dataDir, args: extraArgs = [], nodeFlags = [] } = {}) {
+  const { entry } = SERVER_KINDS[kind];
+  // --no-tls: the baselines speak plain HTTP/WS, so Enigma does too (TLS would
+  // add the same cost to every server and only blur the comparison).
+  const args = kind === 'enigma' ? ['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--no-tls', ...extraArgs] : [];
+  const program = runProcess(process.execPath, [...nodeFlags, entry, ...args]);
+  children.add(program.child);
+  void program.exited.then(() => children.delete(program.child));
+  const [, url] = await program.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  const pid = program.child.pid;
+  let statsSeen = 0;
+
+  return {
+    kind,
+    url,
+    pid,
+    /** Sends `stats` and parses the answer (resets Enigma's event-loop histogram). */
+    async stats() {
+      const before = program.lines.filter((l) => l.startsWith('stats:')).length;
+      program.command('stats');
+      // waitFor matches old lines too, so wait for a *new* stats line by count.
+      for (let i = 0; i < 500; i++) {
+        const lines = program.lines.filter((l) => l.startsWith('stats:'));
+        if (lines.length > before) {
+          statsSeen = lines.length;
+          const m = STATS_LINE.exec(lines[lines.length - 1]);
+          return { loopP50Ms: +m[1], loopP99Ms: +m[2], loopMaxMs: +m[3], rssBytes: +m[4], heapBytes: +m[5], sessions: +m[6] };
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`${kind}: no answer to stats (seen ${statsSeen})`);
+    },
+    /** CPU seconds used so far (user + system), from /proc: works for every server kind. */
+    cpuSeconds() {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    },
+    /** Resident set size from /proc, independent of the server's own report. */
+    vmRssBytes() {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return Number(match[1]) * 1024;
+    },
+    stderr: () => program.stderr,
+    async stop() {
+      program.command('exit');
+      const timeout = new Promise((r) => setTimeout(r, 5000, 'timeout'));
+      if ((await Promise.race([program.exited, timeout])) === 'timeout') await program.stop();
+    },
+  };
+}
