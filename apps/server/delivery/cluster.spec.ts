@@ -79,7 +79,7 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     return chat;
   }
 
-  it('lets clients on three nodes chat: one account everywhere, presence announced once, the same history and seq order on every node', async () => {
+  it('lets clients on three nodes chat: one account everywhere, presence announced once, the same history and seq order on every node, throttles shared', async () => {
     const { nodes } = await startNodes(3);
     const chatKey = generateKey();
     const alice = await client(nodes[0]!, chatKey);
@@ -134,6 +134,12 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     await marker;
     await expect(nodes[2]!.ask('status', /online: (\d+) users in (\d+) sessions/)).resolves.toContain('online: 1 users in 1 sessions');
     expect(leftSeenByAlice).toEqual([]);
+
+    // Throttles are shared: guesses spread over two nodes block the account on the third.
+    const guesser = [await client(nodes[0]!, chatKey), await client(nodes[1]!, chatKey)];
+    for (let i = 0; i < 6; i += 1) await guesser[i % 2]!.login('bob', `wrong-password-${i}`);
+    const owner = await client(nodes[2]!, chatKey);
+    await expect(owner.login('bob', password)).resolves.toMatchObject({ type: 'RATE_LIMITED' });
   }, 120_000);
 
   it('keeps every message when a node is killed with SIGKILL: its clients move to the others and catch up, nothing lost or doubled', async () => {
