@@ -3,6 +3,7 @@
 //   npm run bench                 full run (a few minutes)
 //   npm run bench -- --quick      smaller sizes, under 2 minutes
 //   node tools/bench/run.mjs --only=fanout,memory   some scenarios (after a build)
+//   node tools/bench/run.mjs --quick --only=cluster  fan-out on 1 and 2 nodes (PostgreSQL + Redis)
 // Prints a table on stdout (progress goes to stderr) and writes
 // tools/bench/results/latest.json; a full run also writes results/full.json
 // and docs/bench-fanout.svg.
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { children } from './lib/servers.mjs';
 import { fanoutSvg } from './lib/svg.mjs';
 import { log, ratio, round, table } from './lib/util.mjs';
+import { cluster } from './scenarios/cluster.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { fernet } from './scenarios/fernet.mjs';
 import { history } from './scenarios/history.mjs';
@@ -35,6 +37,7 @@ const SCENARIOS = {
   memory: () => memory({ quick }),
   loginBurst: () => loginBurst({ quick }),
   history: () => history({ quick }),
+  cluster: () => cluster({ quick, quietWaitMs }),
 };
 
 /** Which code was measured: other work may be in progress in the working tree. */
@@ -192,6 +195,20 @@ function report(r) {
     const h = r.history;
     parts.push(`History: ${h.clients} clients log in together, ${h.backlog}-message backlog (${fmt(h.replyBytes)} B reply): all served in ${fmt(h.allServedMs)} ms (p50 ${fmt(h.p50Ms)}, p99 ${fmt(h.p99Ms)} ms)`);
     parts.push(`  resumes with the backlog: ${fmt(h.resumeAllServedMs)} ms; baseline resumes with nothing to catch up: ${fmt(h.baselineResumeAllServedMs)} ms (${fmt(h.historyCostRatio)}x)`, '');
+  }
+  if (r.cluster && !r.cluster.error) {
+    const c = r.cluster;
+    if (c.reason) parts.push(`Cluster: not measured: ${c.reason}`, '');
+    else {
+      parts.push(`Cluster fan-out on PostgreSQL + Redis: ${c.clients} clients, steps of ${c.durationMsPerStep / 1000} s, sustained = p99 <= ${c.p99LimitMs} ms and >= 99% delivered`);
+      parts.push(
+        table([
+          ['nodes', 'best rate/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU µs/delivery'],
+          ...[c.oneNode, c.twoNodes].map((n) => [n.nodes, fmt(n.sendRate), fmt(n.deliveriesPerSec), fmt(n.p50Ms), fmt(n.p99Ms), fmt(n.serverCpuUsPerDelivery)]),
+        ]),
+      );
+      parts.push(`ratio (2 nodes / 1 node deliveries/s): ${fmt(c.ratio)}`, '');
+    }
   }
   for (const [name, value] of Object.entries(r)) if (value?.error) parts.push(`${name}: FAILED: ${value.error}`);
   parts.push('Goals:');

@@ -26,15 +26,18 @@ let passwordHash; // computed once per bench run
 const usernameOf = (i) => `bench${String(i).padStart(5, '0')}`;
 
 /**
- * @param {{ accounts: number, sessions?: number, messages?: number, messageBytes?: number }} plan
- *   sessions: resume tokens, spread round-robin over the accounts
+ * @param {{ accounts: number, sessions?: number, messages?: number, messageBytes?: number, databaseUrl?: string }} plan
+ *   sessions: resume tokens, spread round-robin over the accounts; databaseUrl: a
+ *   postgres:// database to seed instead of the data dir's SQLite file
  * @returns {Promise<{ dataDir: string, usernames: string[], sessions: string[], remove(): void }>}
  */
-export async function seedDataDir({ accounts, sessions = 0, messages = 0, messageBytes = 100 }) {
+export async function seedDataDir({ accounts, sessions = 0, messages = 0, messageBytes = 100, databaseUrl }) {
   // The system temp dir is on disk here, like a real deployment (not tmpfs):
   // Enigma commits every frame with synchronous=FULL, and that cost is real.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'enigma-bench-'));
-  const handle = await openDatabase(path.join(dataDir, 'accounts.db'));
+  const handle = await openDatabase(databaseUrl ?? path.join(dataDir, 'accounts.db'));
+  // PostgreSQL numbers its placeholders: ?, ? becomes $1, $2.
+  const sql = (text) => (databaseUrl ? text.replace(/\?/g, ((n) => () => `$${++n}`)(0)) : text);
   passwordHash ??= await hashPassword(PASSWORD);
   const usernames = Array.from({ length: accounts }, (_, i) => usernameOf(i));
   const tokens = Array.from({ length: sessions }, () => randomToken(32));
@@ -42,11 +45,11 @@ export async function seedDataDir({ accounts, sessions = 0, messages = 0, messag
   try {
     await handle.current().transaction(async (db) => {
       for (const [i, name] of usernames.entries()) {
-        await db.query('INSERT INTO users (id, username, password) VALUES (?, ?, ?)', [i + 1, name, passwordHash]);
-        await db.query('INSERT INTO user_names (name_key, user_id) VALUES (?, ?)', [usernameKey(name), i + 1]);
+        await db.query(sql('INSERT INTO users (id, username, password) VALUES (?, ?, ?)'), [i + 1, name, passwordHash]);
+        await db.query(sql('INSERT INTO user_names (name_key, user_id) VALUES (?, ?)'), [usernameKey(name), i + 1]);
       }
       for (const [i, token] of tokens.entries()) {
-        await db.query('INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)', [
+        await db.query(sql('INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)'), [
           randomToken(12),
           tokenDigest(token),
           (i % accounts) + 1,
@@ -55,7 +58,7 @@ export async function seedDataDir({ accounts, sessions = 0, messages = 0, messag
       }
       for (let i = 0; i < messages; i++) {
         const frame = encodeFrame(fernet.encrypt('m'.repeat(messageBytes)));
-        await db.query('INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?)', [frame.slice(0, 32), usernames[i % accounts], Date.now(), frame]);
+        await db.query(sql('INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?)'), [frame.slice(0, 32), usernames[i % accounts], Date.now(), frame]);
       }
     });
   } finally {

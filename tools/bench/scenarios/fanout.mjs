@@ -22,21 +22,22 @@ const P99_LIMIT_MS = 100;
 const PER_SENDER_RATE = 20;
 const KINDS = ['enigma', 'socketio', 'ws'];
 
-/** One step at `rate` frames/s: send, let deliveries drain, merge the workers' figures. */
-async function runStep(load, server, { stepId, rate, durationMs, clients, quietWaitMs = 0, drainMs = 3000, p99LimitMs = P99_LIMIT_MS }) {
+/**
+ * One step at `rate` frames/s: send, let deliveries drain, merge the workers'
+ * figures. `server.groups` (default [server.kind]) lists client groups that
+ * share the sending, e.g. one per node of a cluster.
+ */
+export async function runStep(load, server, { stepId, rate, durationMs, clients, quietWaitMs = 0, drainMs = 3000, p99LimitMs = P99_LIMIT_MS }) {
   const quiet = quietWaitMs > 0 ? await waitForQuietMachine({ maxWaitMs: quietWaitMs }) : undefined;
   const share = rate / load.size; // may be fractional: 2.5 frames/s to 1,000 clients
   const serverCpuBefore = server.cpuSeconds();
   const machineBefore = machineBusySeconds();
   const at = now() + 300;
-  const sendReplies = await load.call('send', {
-    group: server.kind,
-    stepId,
-    rate: share,
-    durationMs,
-    at,
-    senders: Math.max(1, Math.ceil(share / PER_SENDER_RATE)),
-  });
+  const groups = server.groups ?? [server.kind];
+  const perGroup = share / groups.length;
+  const sendReplies = (
+    await Promise.all(groups.map((group) => load.call('send', { group, stepId, rate: perGroup, durationMs, at, senders: Math.max(1, Math.ceil(perGroup / PER_SENDER_RATE)) })))
+  ).flat();
   const sent = sendReplies.reduce((a, r) => a + r.sent, 0);
   // Drain: wait until every client has every frame, or drainMs have passed.
   const drainUntil = now() + drainMs;
