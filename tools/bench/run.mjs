@@ -4,6 +4,7 @@
 //   npm run bench -- --quick      smaller sizes, under 2 minutes
 //   node tools/bench/run.mjs --only=fanout,memory   some scenarios (after a build)
 //   node tools/bench/run.mjs --quick --only=cluster  fan-out on 1 and 2 nodes (PostgreSQL + Redis)
+//   node tools/bench/run.mjs --quick --only=stall    others' p99 while 5% of clients stop reading
 // Prints a table on stdout (progress goes to stderr) and writes
 // tools/bench/results/latest.json; a full run also writes results/full.json
 // and docs/bench-fanout.svg.
@@ -20,6 +21,7 @@ import { fernet } from './scenarios/fernet.mjs';
 import { history } from './scenarios/history.mjs';
 import { loginBurst } from './scenarios/login-burst.mjs';
 import { memory } from './scenarios/memory.mjs';
+import { stall } from './scenarios/stall.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -38,6 +40,7 @@ const SCENARIOS = {
   loginBurst: () => loginBurst({ quick }),
   history: () => history({ quick }),
   cluster: () => cluster({ quick, quietWaitMs }),
+  stall: () => stall({ quick, quietWaitMs }),
 };
 
 /** Which code was measured: other work may be in progress in the working tree. */
@@ -209,6 +212,18 @@ function report(r) {
       );
       parts.push(`ratio (2 nodes / 1 node deliveries/s): ${fmt(c.ratio)}`, '');
     }
+  }
+  if (r.stall?.baseline) {
+    const s = r.stall;
+    parts.push(`Slow consumers: ${s.clients} clients, ${s.rate} frames/s of ${s.frameBytes}, steps of ${s.durationMsPerStep / 1000} s, --max-buffered-bytes ${s.maxBufferedBytes}; figures of the clients that kept reading`);
+    parts.push(
+      table([
+        ['step', 'p50 ms', 'p99 ms', 'deliveries/s', 'delivered'],
+        ['everyone reading', fmt(s.baseline.p50Ms), fmt(s.baseline.p99Ms), fmt(s.baseline.deliveriesPerSec), `${s.baseline.delivered}/${s.baseline.expected}`],
+        [`${s.stalled} stalled`, fmt(s.withStalled.p50Ms), fmt(s.withStalled.p99Ms), fmt(s.withStalled.deliveriesPerSec), `${s.withStalled.delivered}/${s.withStalled.expected}`],
+      ]),
+    );
+    parts.push(`p99 ratio (stalled / baseline): ${fmt(s.p99Ratio)}; stalled clients disconnected by the server: ${s.stalledDisconnected}/${s.stalled}`, '');
   }
   for (const [name, value] of Object.entries(r)) if (value?.error) parts.push(`${name}: FAILED: ${value.error}`);
   parts.push('Goals:');

@@ -43,13 +43,13 @@ let counter = 0;
  * unique (Enigma drops duplicate ids). A predictable IV is harmless here: the
  * key is a throwaway and the plaintext is filler.
  */
-function stampedFrame(intendedMs, stepId) {
+function stampedFrame(intendedMs, stepId, body = payload) {
   const iv = Buffer.alloc(16);
   iv.writeDoubleLE(intendedMs, 0);
   iv[8] = stepId;
   iv[9] = workerId;
   iv.writeUInt32LE(++counter, 10);
-  return encodeFrame(fernet.encrypt(payload, { iv }));
+  return encodeFrame(fernet.encrypt(body, { iv }));
 }
 
 /** Token chars 12..36 hold bytes 9..27; the frame has a 32-char id in front. */
@@ -59,6 +59,7 @@ function readStamp(frame) {
 }
 
 function onRelayed(message) {
+  if (this?.stalled) return; // a stalled client's figures are not the ones measured
   const { sentMs, stepId } = readStamp(message.frame);
   if (stepId !== step.id) return; // warm-up traffic or a late frame of an earlier step
   step.delivered++;
@@ -143,8 +144,9 @@ const commands = {
    * limit). Stamps carry the *intended* send time, so a load generator that
    * falls behind shows up as latency instead of hiding it.
    */
-  async send({ group: name, stepId, rate, durationMs, at, senders }) {
+  async send({ group: name, stepId, rate, durationMs, at, senders, payloadBytes }) {
     step = newStep(stepId);
+    const body = payloadBytes ? 'x'.repeat(payloadBytes) : payload;
     loop.reset();
     const senderSockets = group(name).slice(0, senders);
     const total = Math.floor((rate * durationMs) / 1000);
@@ -154,7 +156,7 @@ const commands = {
       const due = Math.min(total, Math.floor(((now() - at) * rate) / 1000) + 1);
       for (; sent < due; sent++) {
         const socket = senderSockets[sent % senderSockets.length];
-        const frame = stampedFrame(at + (sent * 1000) / rate, stepId);
+        const frame = stampedFrame(at + (sent * 1000) / rate, stepId, body);
         socket.emit('CLIENT_TO_SERVER', frame, (reply) => {
           if (reply?.type === 'ACCEPTED') step.accepted++;
           else step.refused[reply?.type ?? 'none'] = (step.refused[reply?.type ?? 'none'] ?? 0) + 1;
@@ -163,6 +165,28 @@ const commands = {
       await new Promise((r) => setTimeout(r, 2));
     }
     return { sent };
+  },
+
+  /**
+   * The last `count` clients stop reading: their WebSocket (ws) pauses its
+   * TCP socket, so the kernel buffers fill and the server's queue grows.
+   */
+  stall({ group: name, count }) {
+    for (const socket of group(name).slice(-count)) {
+      socket.stalled = true;
+      socket.once('disconnect', () => (socket.droppedByServer = true));
+      socket.io.engine.transport.ws.pause();
+    }
+    return { stalled: count };
+  },
+
+  /** Stalled clients read again; how many find the server has dropped them. */
+  async resume({ group: name, waitMs = 3000 }) {
+    const stalled = group(name).filter((s) => s.stalled);
+    for (const socket of stalled) socket.io.engine.transport?.ws?.resume();
+    const until = now() + waitMs;
+    while (now() < until && stalled.some((s) => !s.droppedByServer)) await new Promise((r) => setTimeout(r, 100));
+    return { resumed: stalled.length, disconnected: stalled.filter((s) => s.droppedByServer).length };
   },
 
   progress() {

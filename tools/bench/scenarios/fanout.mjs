@@ -27,7 +27,7 @@ const KINDS = ['enigma', 'socketio', 'ws'];
  * figures. `server.groups` (default [server.kind]) lists client groups that
  * share the sending, e.g. one per node of a cluster.
  */
-export async function runStep(load, server, { stepId, rate, durationMs, clients, quietWaitMs = 0, drainMs = 3000, p99LimitMs = P99_LIMIT_MS }) {
+export async function runStep(load, server, { stepId, rate, durationMs, clients, quietWaitMs = 0, drainMs = 3000, p99LimitMs = P99_LIMIT_MS, payloadBytes }) {
   const quiet = quietWaitMs > 0 ? await waitForQuietMachine({ maxWaitMs: quietWaitMs }) : undefined;
   const share = rate / load.size; // may be fractional: 2.5 frames/s to 1,000 clients
   const serverCpuBefore = server.cpuSeconds();
@@ -36,7 +36,7 @@ export async function runStep(load, server, { stepId, rate, durationMs, clients,
   const groups = server.groups ?? [server.kind];
   const perGroup = share / groups.length;
   const sendReplies = (
-    await Promise.all(groups.map((group) => load.call('send', { group, stepId, rate: perGroup, durationMs, at, senders: Math.max(1, Math.ceil(perGroup / PER_SENDER_RATE)) })))
+    await Promise.all(groups.map((group) => load.call('send', { group, stepId, rate: perGroup, durationMs, at, senders: Math.max(1, Math.ceil(perGroup / PER_SENDER_RATE)), payloadBytes })))
   ).flat();
   const sent = sendReplies.reduce((a, r) => a + r.sent, 0);
   // Drain: wait until every client has every frame, or drainMs have passed.
