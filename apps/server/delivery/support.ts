@@ -7,7 +7,7 @@ import { createPasswordHasher } from '@enigma/crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runProgram, serverEntry, type Program } from '../../../tools/testing/processes.mjs';
+import { startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
 
 const workerEntry = fileURLToPath(new URL('./chat-worker.mjs', import.meta.url));
 export const password = 'delivery-suite-passphrase-7';
@@ -108,12 +108,12 @@ export class ServerProcess {
     return program.waitFor(answer, seen);
   }
 
+  /** On a free port the first time, then on the same port again (the later --port wins). */
   public async start(): Promise<void> {
-    const program = runProgram(serverEntry, ['--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, ...this.extraArgs]);
+    const { program, url, fingerprint } = await startServerProcess(this.dataDir, ['--port', String(this.port), ...this.extraArgs]);
     this.#program = program;
-    const [, port] = await program.waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/);
-    this.port = Number(port);
-    this.fingerprint = (await program.waitFor(/fingerprint \(SHA-256\): (\S+)/))[1]!;
+    this.port = Number(new URL(url).port);
+    this.fingerprint = fingerprint!;
   }
 
   public get url(): string {

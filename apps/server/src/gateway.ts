@@ -4,7 +4,7 @@ import type { BroadcastPort, ChatRelay, Peer } from '@enigma/relay';
 import { Server, type Socket } from 'socket.io';
 import { ConnectionGuard } from './connection-guard.js';
 import type { Logger } from './logger.js';
-import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './options.js';
+import type { ServerLimits } from './options.js';
 
 type EnigmaServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type EnigmaSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -17,13 +17,7 @@ export interface GatewayOptions {
   /** How often the server pings, and how long it waits for the pong, before it drops a silent connection. */
   pingIntervalMs: number;
   pingTimeoutMs: number;
-  /** Unset fields take `DEFAULT_SERVER_LIMITS`. */
-  limits?: Partial<ServerLimits>;
-}
-
-/** The limits in force, with the defaults filled in. */
-export function serverLimits(limits: Partial<ServerLimits> | undefined): ServerLimits {
-  return { ...DEFAULT_SERVER_LIMITS, ...limits };
+  limits: ServerLimits;
 }
 
 /** Fan-out over socket.io: a broadcast is one `emit` to the chat room, encoded once. */
@@ -52,7 +46,7 @@ export class SocketIoBroadcastPort implements BroadcastPort {
  * (`ConnectionGuard`), the handshake timeout.
  */
 export function createSocketServer(httpServer: HttpServer, options: GatewayOptions, log: Logger): EnigmaServer {
-  const limits = serverLimits(options.limits);
+  const { limits } = options;
   const guard = new ConnectionGuard(limits, log);
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
     serveClient: false,

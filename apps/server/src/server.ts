@@ -10,9 +10,9 @@ import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule } 
 import { Container } from 'inversify';
 import { reachableAddresses } from './addresses.js';
 import { joinCluster, type Cluster } from './cluster.js';
-import { attachSocket, createSocketServer, serverLimits, SocketIoBroadcastPort } from './gateway.js';
+import { attachSocket, createSocketServer, SocketIoBroadcastPort } from './gateway.js';
 import type { Logger } from './logger.js';
-import { resolveDatabase, type ServerOptions } from './options.js';
+import { DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
 import { loadCertificate, loadOrCreateSelfSigned, type TlsMaterial } from './tls.js';
 
 /** What the console and tests see of a running server. */
@@ -81,7 +81,8 @@ export class EnigmaServer {
           ? await loadOrCreateSelfSigned(options.dataDir)
           : await loadCertificate(options.tls.certPath, options.tls.keyPath);
     const http = tls === undefined ? createHttpServer(notFound) : createHttpsServer({ cert: tls.cert, key: tls.key }, notFound);
-    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits: options.limits }, log);
+    const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits }, log);
 
     const cluster = options.redisUrl === undefined ? undefined : await joinCluster(options.redisUrl, log);
     if (cluster !== undefined) io.adapter(cluster.adapter);
@@ -94,7 +95,7 @@ export class EnigmaServer {
       ProtocolContainerModule.fromOptions(),
       CryptoContainerModule.fromOptions(),
       AuthStoreContainerModule.fromOptions({ database, throttle: options.throttle, limiters: cluster?.limiters }),
-      RelayContainerModule.fromOptions({ backlog: options.history, maxSessionsPerUser: serverLimits(options.limits).maxSessionsPerUser }),
+      RelayContainerModule.fromOptions({ backlog: options.history, maxSessionsPerUser: limits.maxSessionsPerUser }),
     );
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
     if (cluster !== undefined) container.rebind(presenceRegistryId).toConstantValue(cluster.presence);

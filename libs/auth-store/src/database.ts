@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DataSource, type QueryResult } from 'typeorm';
+import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { entities } from './entities.js';
 import { AuthStoreError } from './errors.js';
 import { migrations } from './migrations.js';
@@ -115,17 +115,41 @@ async function backfillNameKeys(dataSource: DataSource): Promise<void> {
   }
 }
 
-/** Runs SQL written with `?` placeholders on either dialect. */
-export async function sql<Row = Record<string, unknown>>(dataSource: DataSource, text: string, parameters: unknown[] = []): Promise<QueryResult & { records: Row[] }> {
-  let query = text;
-  if (dataSource.options.type === 'postgres') {
+export type SqlResult<Row> = QueryResult & { records: Row[] };
+/** A query with `?` placeholders, on one connection. */
+export type Query = <Row = Record<string, unknown>>(text: string, parameters?: unknown[]) => Promise<SqlResult<Row>>;
+
+/** A query runner gives the structured result (rows *and* affected counts) on every driver. */
+function queryOn(dataSource: DataSource, runner: QueryRunner): Query {
+  const postgres = dataSource.options.type === 'postgres';
+  return async <Row>(text: string, parameters: unknown[] = []) => {
     let index = 0;
-    query = text.replace(/\?/g, () => `$${++index}`);
-  }
-  // A query runner gives the structured result (rows *and* affected counts) on every driver.
+    const query = postgres ? text.replace(/\?/g, () => `$${++index}`) : text;
+    return (await runner.query(query, parameters, true)) as SqlResult<Row>;
+  };
+}
+
+/** Runs SQL written with `?` placeholders on either dialect. */
+export async function sql<Row = Record<string, unknown>>(dataSource: DataSource, text: string, parameters: unknown[] = []): Promise<SqlResult<Row>> {
   const runner = dataSource.createQueryRunner();
   try {
-    return (await runner.query(query, parameters, true)) as QueryResult & { records: Row[] };
+    return await queryOn(dataSource, runner)<Row>(text, parameters);
+  } finally {
+    await runner.release();
+  }
+}
+
+/** Runs `work` in one transaction on one connection; rolled back if it throws. */
+export async function transaction<T>(dataSource: DataSource, work: (query: Query) => Promise<T>): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.startTransaction();
+    const result = await work(queryOn(dataSource, runner));
+    await runner.commitTransaction();
+    return result;
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw error;
   } finally {
     await runner.release();
   }

@@ -1,5 +1,5 @@
 import type { ServiceIdentifier } from 'inversify';
-import { sql, type DatabaseHandle } from './database.js';
+import { sql, transaction, type DatabaseHandle } from './database.js';
 
 export interface StoredMessage {
   id: string;
@@ -46,35 +46,22 @@ export class SqlMessageStore implements MessageStore {
     // ON CONFLICT DO NOTHING + RETURNING: no exception on a resend.
     const insert = 'INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq';
     const parameters = [message.id, message.from, message.ts, message.frame];
-    const inserted = db.options.type === 'postgres' ? await this.appendInSeqOrder(insert, parameters) : await sql<{ seq: number | string }>(db, insert, parameters);
+    // On PostgreSQL several nodes append at once. A sequence hands out numbers
+    // in call order but transactions commit in any order, so a reader could
+    // see seq N+1 before N exists and skip N for good. A transaction-scoped
+    // advisory lock, taken before the number is drawn and held to the commit,
+    // makes commits happen in seq order across every node.
+    const inserted =
+      db.options.type === 'postgres'
+        ? await transaction(db, async (query) => {
+            await query('SELECT pg_advisory_xact_lock(?)', [APPEND_LOCK]);
+            return query<{ seq: number | string }>(insert, parameters);
+          })
+        : await sql<{ seq: number | string }>(db, insert, parameters);
     const row = inserted.records[0];
     if (row !== undefined) return { type: 'appended', message: { ...message, seq: Number(row.seq) } };
     const existing = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE id = ?`, [message.id]);
     return { type: 'duplicate', message: toMessage(existing.records[0]!) };
-  }
-
-  /**
-   * On PostgreSQL several nodes append at once. A sequence hands out numbers
-   * in call order but transactions commit in any order, so a reader could see
-   * seq N+1 before N exists and skip N for good. Holding a transaction-scoped
-   * advisory lock from before the number is drawn until the commit makes
-   * commits happen in seq order across every node.
-   */
-  private async appendInSeqOrder(insert: string, parameters: unknown[]): Promise<{ records: Array<{ seq: number | string }> }> {
-    const runner = this.database.current().createQueryRunner();
-    try {
-      await runner.startTransaction();
-      await runner.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      let index = 0;
-      const result = (await runner.query(insert.replace(/\?/g, () => `$${++index}`), parameters, true)) as { records: Array<{ seq: number | string }> };
-      await runner.commitTransaction();
-      return result;
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      throw error;
-    } finally {
-      await runner.release();
-    }
   }
 
   public async latest(limit: number): Promise<StoredMessage[]> {

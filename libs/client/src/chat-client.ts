@@ -349,9 +349,11 @@ export class ChatClient {
     // A server that refuses the connection (paused by its operator) is not
     // retried by socket.io itself: retry with back-off until it is back.
     let retryDelay = 250;
-    socket.on('connect', () => (retryDelay = 250));
     let failedAttempts = 0;
-    socket.on('connect', () => (failedAttempts = 0));
+    socket.on('connect', () => {
+      retryDelay = 250;
+      failedAttempts = 0;
+    });
     socket.io.on('reconnect_error', () => {
       failedAttempts += 1;
       if (this.#nodes.length > 1 && failedAttempts >= ATTEMPTS_BEFORE_FAILOVER) this.moveToNextNode();
@@ -451,13 +453,9 @@ export class ChatClient {
    * to lastSeq" stays true for the next resume.
    */
   private receiveLive(message: Relayed): void {
-    if (message.seq <= this.#lastSeq + 1) {
-      this.deliver(message);
-      this.drainGap();
-      return;
-    }
-    this.#gap.set(message.seq, message);
-    this.drainGap(); // starts the wait
+    if (message.seq <= this.#lastSeq + 1) this.deliver(message);
+    else this.#gap.set(message.seq, message);
+    this.drainGap(); // delivers what now follows on, or starts the wait
   }
 
   private drainGap(): void {
@@ -563,15 +561,13 @@ export class ChatClient {
     pending.inFlight = false;
     switch (reply.type) {
       case 'ACCEPTED':
-        this.#outbox.delete(pending.id);
-        void this.persistOutbox();
+        this.settle(pending);
         pending.resolve({ id: reply.id, seq: reply.seq });
         this.#events.emit('sent', { id: reply.id, seq: reply.seq });
         this.flushOutbox();
         break;
       case 'MALFORMED_FRAME':
-        this.#outbox.delete(pending.id);
-        void this.persistOutbox();
+        this.settle(pending);
         pending.reject(new ClientError('malformedFrame', `the server refused the frame: ${reply.reason}`));
         this.flushOutbox();
         break;
@@ -581,6 +577,12 @@ export class ChatClient {
       case 'NOT_LOGGED_IN':
         break; // resent once the session is resumed
     }
+  }
+
+  /** The server has answered for good: the frame leaves the outbox. */
+  private settle(pending: Pending): void {
+    this.#outbox.delete(pending.id);
+    void this.persistOutbox();
   }
 
   private async restoreOutbox(): Promise<void> {

@@ -80,6 +80,8 @@ export interface RelayEvents extends Record<string, unknown> {
 
 const toRelayed = (message: StoredMessage): Relayed => message;
 
+type Lane = 'append' | 'presence';
+
 /**
  * The transport-agnostic chat core: admission, presence, frame acceptance,
  * history and fan-out through a `BroadcastPort`. Every request method takes
@@ -95,9 +97,12 @@ export class ChatRelay {
   readonly #flood: RateLimiterMemory;
   readonly #accountLogins = new KeyedGate(LOGINS_PER_ACCOUNT, LOGINS_WAITING);
   readonly #addressLogins = new KeyedGate(LOGINS_PER_ADDRESS, LOGINS_WAITING);
-  #appendTail: Promise<void> = Promise.resolve();
-  /** Presence changes go to the registry one at a time, in the order they happened here. */
-  #presenceTail: Promise<void> = Promise.resolve();
+  /**
+   * Work that must happen one task at a time, in call order: appends (so
+   * broadcasts leave in seq order) and presence changes (so the registry sees
+   * them in the order they happened here).
+   */
+  readonly #lanes: Record<Lane, Promise<unknown>> = { append: Promise.resolve(), presence: Promise.resolve() };
 
   public constructor(
     @inject(userStoreId) private readonly users: UserStore,
@@ -221,13 +226,12 @@ export class ChatRelay {
 
   /** Resolves once every presence change so far has reached the registry (before a clean shutdown). */
   public async settled(): Promise<void> {
-    await this.#presenceTail;
+    await this.#lanes.presence;
   }
 
   /** Everyone online, on this node and (with a shared presence registry) on every other. */
-  public async online(): Promise<string[]> {
-    await this.#presenceTail;
-    return this.presence.online();
+  public online(): Promise<string[]> {
+    return this.inOrder('presence', () => this.presence.online());
   }
 
   public sessions(): Array<{ peerId: string; username: string; address: string; since: number }> {
@@ -275,7 +279,7 @@ export class ChatRelay {
    * inserts are serial anyway; with a connection pool they would not be.)
    */
   private appendAndBroadcast(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
-    const result = this.#appendTail.then(async () => {
+    return this.inOrder('append', async () => {
       const stored = await this.messages.append(message);
       if (stored.type === 'appended') {
         const relayed = toRelayed(stored.message);
@@ -284,10 +288,12 @@ export class ChatRelay {
       }
       return stored;
     });
-    this.#appendTail = result.then(
-      () => undefined,
-      () => undefined,
-    );
+  }
+
+  /** Runs the task after every earlier task of its lane has settled; a failure does not stop the lane. */
+  private inOrder<T>(lane: Lane, task: () => Promise<T>): Promise<T> {
+    const result = this.#lanes[lane].then(task);
+    this.#lanes[lane] = result.catch(() => undefined);
     return result;
   }
 
@@ -352,12 +358,12 @@ export class ChatRelay {
 
   /** The user's first (or last) session on this node: announced when it is also the first (last) in the cluster. */
   private changePresence(kind: 'joined' | 'left', username: string): Promise<void> {
-    return (this.#presenceTail = this.#presenceTail
-      .then(async () => {
-        const announce = kind === 'joined' ? await this.presence.arrive(username) : await this.presence.depart(username);
-        if (announce) this.announce(kind, username);
-      })
-      .catch((error: unknown) => this.events.emit('presenceFailed', error)));
+    return this.inOrder('presence', async () => {
+      const announce = kind === 'joined' ? await this.presence.arrive(username) : await this.presence.depart(username);
+      if (announce) this.announce(kind, username);
+    }).catch((error: unknown) => {
+      this.events.emit('presenceFailed', error);
+    });
   }
 
   private announce(kind: 'joined' | 'left', username: string): void {

@@ -33,7 +33,6 @@ export async function startServer(kind, { dataDir, args: extraArgs = [], nodeFla
   void program.exited.then(() => children.delete(program.child));
   const [, url] = await program.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
   const pid = program.child.pid;
-  let statsSeen = 0;
 
   return {
     kind,
@@ -41,19 +40,11 @@ export async function startServer(kind, { dataDir, args: extraArgs = [], nodeFla
     pid,
     /** Sends `stats` and parses the answer (resets Enigma's event-loop histogram). */
     async stats() {
-      const before = program.lines.filter((l) => l.startsWith('stats:')).length;
+      const from = program.lines.length;
       program.command('stats');
-      // waitFor matches old lines too, so wait for a *new* stats line by count.
-      for (let i = 0; i < 500; i++) {
-        const lines = program.lines.filter((l) => l.startsWith('stats:'));
-        if (lines.length > before) {
-          statsSeen = lines.length;
-          const m = STATS_LINE.exec(lines[lines.length - 1]);
-          return { loopP50Ms: +m[1], loopP99Ms: +m[2], loopMaxMs: +m[3], rssBytes: +m[4], heapBytes: +m[5], sessions: +m[6] };
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`${kind}: no answer to stats (seen ${statsSeen})`);
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${kind}: no answer to stats`)), 10_000).unref());
+      const m = await Promise.race([program.waitFor(STATS_LINE, from), timeout]);
+      return { loopP50Ms: +m[1], loopP99Ms: +m[2], loopMaxMs: +m[3], rssBytes: +m[4], heapBytes: +m[5], sessions: +m[6] };
     },
     /** CPU seconds used so far (user + system), from /proc: works for every server kind. */
     cpuSeconds() {
