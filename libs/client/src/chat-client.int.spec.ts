@@ -80,6 +80,16 @@ describe('ChatClient against a real server', () => {
     expect((await bob.history({ limit: 10 })).map((m) => m.text)).toEqual(['Привет, Боб! 👋']);
   });
 
+  it('should refuse a message too long to send with a clear error, and keep sending the ones after it', async () => {
+    const alice = await client('алиса');
+    const bob = await client('боб');
+    await expect(alice.send('я'.repeat(30_000))).rejects.toMatchObject({ kind: 'messageTooLong' });
+    expect(alice.pending).toBe(0);
+    const atBob = nextMessage(bob, (m) => m.from === 'алиса');
+    await alice.send('короче');
+    expect((await atBob).text).toBe('короче');
+  });
+
   it('should refuse a server whose certificate is not the pinned one, and ask on first use', async () => {
     const wrong = 'AA:'.repeat(31) + 'AA';
     const c = new ChatClient({ chatKey });

@@ -1,6 +1,7 @@
 import { Fernet } from '@enigma/crypto';
 import {
   encodeFrame,
+  MAX_FRAME_LENGTH,
   TypedEmitter,
   type ClientToServerEvents,
   type HistoryReply,
@@ -278,6 +279,11 @@ export class ChatClient {
     if (this.#fernet === undefined) return Promise.reject(new ClientError('invalidKey', 'set a chat key before sending'));
     if (this.#session === undefined) return Promise.reject(new ClientError('notLoggedIn', 'log in before sending'));
     const frame = encodeFrame(this.#fernet.encrypt(text));
+    // Refused here, not by the server: a frame over the limit would have the
+    // connection cut at every resend and hold up everything queued behind it.
+    if (frame.length > MAX_FRAME_LENGTH) {
+      return Promise.reject(new ClientError('messageTooLong', `the message is too long: ${frame.length} characters encrypted, at most ${MAX_FRAME_LENGTH}; split it`));
+    }
     return this.enqueue({ id: frame.slice(0, 32), frame });
   }
 

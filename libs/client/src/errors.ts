@@ -8,6 +8,7 @@ export type ClientErrorKind =
   | 'invalidKey'
   | 'sessionExpired'
   | 'malformedFrame'
+  | 'messageTooLong'
   | 'closed';
 
 const brand = Symbol.for('@enigma/client/ClientError');

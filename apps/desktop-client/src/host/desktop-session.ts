@@ -116,7 +116,9 @@ export class DesktopSession {
       case 'send': {
         if (this.#client === undefined || !this.#snapshot.loggedIn) throw new RequestFailed({ code: 'notLoggedIn' });
         if (request.text.trim() === '') return undefined;
-        return this.#client.send(request.text);
+        return this.#client.send(request.text).catch((error: unknown) => {
+          throw ClientError.is(error, 'messageTooLong') ? new RequestFailed({ code: 'messageTooLong' }) : error;
+        });
       }
       case 'invite': {
         const profile = (await this.profiles.load()).servers[this.#snapshot.server];

@@ -46,6 +46,7 @@ export type UiErrorCode =
   | 'invalidKey'
   | 'sessionExpired'
   | 'notLoggedIn'
+  | 'messageTooLong'
   | 'failed';
 
 export interface UiError {
