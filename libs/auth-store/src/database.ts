@@ -5,6 +5,7 @@ import { entities } from './entities.js';
 import { AuthStoreError } from './errors.js';
 import { migrations } from './migrations.js';
 import { usernameKey } from './policy.js';
+import { SqliteWriterThread } from './sqlite-writer.js';
 
 /** The database in use, switchable at run time (the console's `database` command). */
 export interface DatabaseHandle {
@@ -12,6 +13,12 @@ export interface DatabaseHandle {
   readonly description: string;
   readonly dialect: 'sqlite' | 'postgres';
   current(): DataSource;
+  /**
+   * SQLite: the thread that runs the current database's hot-path writes off
+   * the event loop (see `SqliteWriterThread`). PostgreSQL: undefined (its
+   * driver does not block the loop).
+   */
+  writer(): SqliteWriterThread | undefined;
   /** Opens (creating) and migrates another database, then swaps; on failure the old one stays. */
   switchTo(database: string): Promise<void>;
   close(): Promise<void>;
@@ -155,13 +162,17 @@ export async function transaction<T>(dataSource: DataSource, work: (query: Query
   }
 }
 
+const writerFor = (database: string): SqliteWriterThread | undefined => (POSTGRES_URL.test(database) ? undefined : new SqliteWriterThread(database));
+
 class SwitchableDatabase implements DatabaseHandle {
   #dataSource: DataSource;
   #description: string;
+  #writer: SqliteWriterThread | undefined;
 
   public constructor(dataSource: DataSource, database: string) {
     this.#dataSource = dataSource;
     this.#description = describe(database);
+    this.#writer = writerFor(database);
   }
 
   public get description(): string {
@@ -176,15 +187,23 @@ class SwitchableDatabase implements DatabaseHandle {
     return this.#dataSource;
   }
 
+  public writer(): SqliteWriterThread | undefined {
+    return this.#writer;
+  }
+
   public async switchTo(database: string): Promise<void> {
     const next = await openDataSource(database);
-    const previous = this.#dataSource;
+    const previous = { dataSource: this.#dataSource, writer: this.#writer };
     this.#dataSource = next;
     this.#description = describe(database);
-    if (previous !== next) await previous.destroy().catch(() => undefined);
+    this.#writer = writerFor(database);
+    // Writes already posted to the old database finish there first.
+    await previous.writer?.close();
+    if (previous.dataSource !== next) await previous.dataSource.destroy().catch(() => undefined);
   }
 
   public async close(): Promise<void> {
+    await this.#writer?.close();
     if (this.#dataSource.isInitialized) await this.#dataSource.destroy();
   }
 }

@@ -1,4 +1,5 @@
 import type { ServiceIdentifier } from 'inversify';
+import type { DataSource } from 'typeorm';
 import { sql, transaction, type DatabaseHandle } from './database.js';
 
 export interface StoredMessage {
@@ -13,7 +14,11 @@ export type AppendResult = { type: 'appended'; message: StoredMessage } | { type
 
 /** The relayed frames, in `seq` order. Everything returned is ascending by `seq`. */
 export interface MessageStore {
-  /** Resolves once the frame is committed; a known id returns the original message. */
+  /**
+   * Resolves once the frame is committed; a known id returns the original
+   * message. Appends made one after another on this store are numbered in
+   * the order of the calls, even when the caller does not wait in between.
+   */
   append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult>;
   latest(limit: number): Promise<StoredMessage[]>;
   page(query: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredMessage[]>;
@@ -38,7 +43,25 @@ const APPEND_LOCK = 0x454e4947;
 // PostgreSQL returns BIGINT as strings; seq and ts fit safely in a JS number.
 const toMessage = (row: MessageRow): StoredMessage => ({ id: row.id, seq: Number(row.seq), from: row.sender, ts: Number(row.ts), frame: row.frame });
 
+/**
+ * On PostgreSQL several nodes append at once. A sequence hands out numbers in
+ * call order but transactions commit in any order, so a reader could see seq
+ * N+1 before N exists and skip N for good. A transaction-scoped advisory
+ * lock, taken before the number is drawn and held to the commit, makes
+ * commits happen in seq order across every node.
+ */
+async function appendOnPostgres(db: DataSource, insert: string, parameters: unknown[]): Promise<{ seq: number | string } | undefined> {
+  const inserted = await transaction(db, async (query) => {
+    await query('SELECT pg_advisory_xact_lock(?)', [APPEND_LOCK]);
+    return query<{ seq: number | string }>(insert, parameters);
+  });
+  return inserted.records[0];
+}
+
 export class SqlMessageStore implements MessageStore {
+  /** PostgreSQL: the last append on this node; the next waits for it (numbers in call order). */
+  #postgresTail: Promise<unknown> = Promise.resolve();
+
   public constructor(private readonly database: DatabaseHandle) {}
 
   public async append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
@@ -46,22 +69,22 @@ export class SqlMessageStore implements MessageStore {
     // ON CONFLICT DO NOTHING + RETURNING: no exception on a resend.
     const insert = 'INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq';
     const parameters = [message.id, message.from, message.ts, message.frame];
-    // On PostgreSQL several nodes append at once. A sequence hands out numbers
-    // in call order but transactions commit in any order, so a reader could
-    // see seq N+1 before N exists and skip N for good. A transaction-scoped
-    // advisory lock, taken before the number is drawn and held to the commit,
-    // makes commits happen in seq order across every node.
-    const inserted =
-      db.options.type === 'postgres'
-        ? await transaction(db, async (query) => {
-            await query('SELECT pg_advisory_xact_lock(?)', [APPEND_LOCK]);
-            return query<{ seq: number | string }>(insert, parameters);
-          })
-        : await sql<{ seq: number | string }>(db, insert, parameters);
-    const row = inserted.records[0];
+    const writer = this.database.writer();
+    const row =
+      writer !== undefined
+        ? // SQLite: committed (and fsync'd) on the writer thread, off the event loop.
+          await writer.run<{ seq: number | string }>(insert, parameters)
+        : await this.afterPreviousAppend(() => appendOnPostgres(db, insert, parameters));
     if (row !== undefined) return { type: 'appended', message: { ...message, seq: Number(row.seq) } };
     const existing = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE id = ?`, [message.id]);
     return { type: 'duplicate', message: toMessage(existing.records[0]!) };
+  }
+
+  /** The writer thread keeps SQLite appends in call order; a PostgreSQL pool would not. */
+  private afterPreviousAppend<T>(append: () => Promise<T>): Promise<T> {
+    const result = this.#postgresTail.then(append);
+    this.#postgresTail = result.catch(() => undefined);
+    return result;
   }
 
   public async latest(limit: number): Promise<StoredMessage[]> {

@@ -231,4 +231,51 @@ describe('SqlMessageStore on SQLite', () => {
   it('should report 0 as the last seq of an empty history', async () => {
     expect(await messages.lastSeq()).toBe(0);
   });
+
+  // Appends are committed on a writer thread (SqliteWriterThread), the reads on the main connection.
+  it('should number appends made without waiting in call order, each readable once it resolves', async () => {
+    const appends = Array.from({ length: 200 }, (_, i) => messages.append(message(i + 1)));
+    const seen: number[] = [];
+    for (const [i, append] of appends.entries()) {
+      const result = await append;
+      expect(result).toEqual({ type: 'appended', message: { ...message(i + 1), seq: i + 1 } });
+      // Resolved means committed: the main connection already reads it.
+      seen.push((await messages.page({ afterSeq: i, limit: 1 }))[0]!.seq);
+    }
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
+  it('should finish the appends already made before close() resolves, so none is lost on shutdown', async () => {
+    const appends = Array.from({ length: 50 }, (_, i) => messages.append(message(i + 1)));
+    await database.close();
+    expect((await Promise.all(appends)).every((result) => result.type === 'appended')).toBe(true);
+    const db = new Database(path.join(dir, 'accounts.db'), { readonly: true });
+    const { count } = db.prepare('SELECT COUNT(*) AS count FROM messages').get() as { count: number };
+    db.close();
+    expect(count).toBe(50);
+    database = await openDatabase(path.join(dir, 'accounts.db')); // for afterEach
+  });
+
+  it('should append to the new file after a database switch, and keep the old file as it was', async () => {
+    await messages.append(message(1));
+    await database.switchTo(path.join(dir, 'other.db'));
+    expect(await messages.append(message(2))).toMatchObject({ type: 'appended', message: { seq: 1 } });
+    expect((await messages.latest(10)).map((m) => m.id)).toEqual([message(2).id]);
+    const old = new Database(path.join(dir, 'accounts.db'), { readonly: true });
+    const ids = (old.prepare('SELECT id FROM messages').all() as Array<{ id: string }>).map((row) => row.id);
+    old.close();
+    expect(ids).toEqual([message(1).id]);
+  });
+
+  it('should refuse a write the database rejects with its error, and commit the writes queued with it', async () => {
+    const writer = database.writer()!;
+    // Posted together: one group commit holds all three.
+    const before = messages.append(message(1));
+    const refused = writer.run('INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, NULL)', ['x', 'a', 1]);
+    const after = messages.append(message(2));
+    await expect(refused).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    expect(await before).toMatchObject({ type: 'appended', message: { seq: 1 } });
+    expect(await after).toMatchObject({ type: 'appended', message: { seq: 2 } });
+    expect((await messages.latest(10)).map((m) => m.seq)).toEqual([1, 2]);
+  });
 });

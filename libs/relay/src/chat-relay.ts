@@ -98,8 +98,8 @@ export class ChatRelay {
   readonly #accountLogins = new KeyedGate(LOGINS_PER_ACCOUNT, LOGINS_WAITING);
   readonly #addressLogins = new KeyedGate(LOGINS_PER_ADDRESS, LOGINS_WAITING);
   /**
-   * Work that must happen one task at a time, in call order: appends (so
-   * broadcasts leave in seq order) and presence changes (so the registry sees
+   * Work that must happen one task at a time, in call order: broadcasts of
+   * appended frames (so they leave in seq order) and presence changes (so the registry sees
    * them in the order they happened here).
    */
   readonly #lanes: Record<Lane, Promise<unknown>> = { append: Promise.resolve(), presence: Promise.resolve() };
@@ -273,14 +273,18 @@ export class ChatRelay {
   // --- internals ---
 
   /**
-   * Appends are chained so that frames are broadcast in exactly their `seq`
-   * order: a client that saw seq N has seen everything before N, which is
-   * what makes "catch up after my last seq" lose nothing. (With SQLite the
-   * inserts are serial anyway; with a connection pool they would not be.)
+   * Broadcasts leave in exactly `seq` order: a client that saw seq N has seen
+   * everything before N, which is what makes "catch up after my last seq"
+   * lose nothing. The store numbers appends in call order, so each append
+   * starts at once (SQLite commits a queue of them together) and only the
+   * broadcasts wait for the ones before them.
    */
   private appendAndBroadcast(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
+    const appending = this.messages.append(message);
+    // Handled below, maybe only after earlier broadcasts: not an unhandled rejection meanwhile.
+    appending.catch(() => undefined);
     return this.inOrder('append', async () => {
-      const stored = await this.messages.append(message);
+      const stored = await appending;
       if (stored.type === 'appended') {
         const relayed = toRelayed(stored.message);
         this.port.broadcast('SERVER_TO_CLIENT', relayed);
