@@ -146,6 +146,17 @@ export async function sql<Row = Record<string, unknown>>(dataSource: DataSource,
   }
 }
 
+/**
+ * A one-statement write with `?` placeholders, resolved once committed: on
+ * SQLite through the writer thread (the fsync off the event loop, batched
+ * with the writes queued beside it), on PostgreSQL through the pool.
+ */
+export async function write(database: DatabaseHandle, text: string, parameters: unknown[] = []): Promise<void> {
+  const writer = database.writer();
+  if (writer !== undefined) await writer.run(text, parameters);
+  else await sql(database.current(), text, parameters);
+}
+
 /** Runs `work` in one transaction on one connection; rolled back if it throws. */
 export async function transaction<T>(dataSource: DataSource, work: (query: Query) => Promise<T>): Promise<T> {
   const runner = dataSource.createQueryRunner();

@@ -84,10 +84,12 @@ interface Reply {
  * still means the row is on disk. Readers on the main connection see each
  * commit as soon as it is made (WAL).
  */
+type Pending = Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void }>;
+
 export class SqliteWriterThread {
-  #worker: Worker | undefined;
+  /** The running thread and the statements it owes an answer for. */
+  #thread: { worker: Worker; pending: Pending } | undefined;
   #nextTicket = 0;
-  readonly #pending = new Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void }>();
 
   public constructor(private readonly file: string) {}
 
@@ -97,51 +99,51 @@ export class SqliteWriterThread {
    * order of the calls.
    */
   public run<Row>(text: string, parameters: unknown[]): Promise<Row | undefined> {
-    const worker = this.#worker ?? this.start();
+    const { worker, pending } = this.#thread ?? this.start();
     const ticket = this.#nextTicket++;
     // Referenced only while statements are in flight: an idle writer must not
     // keep a process that is done alive, a busy one must.
-    if (this.#pending.size === 0) worker.ref();
+    if (pending.size === 0) worker.ref();
     return new Promise<Row | undefined>((resolve, reject) => {
-      this.#pending.set(ticket, { resolve: resolve as (row: unknown) => void, reject });
+      pending.set(ticket, { resolve: resolve as (row: unknown) => void, reject });
       worker.postMessage({ ticket, text, parameters });
     });
   }
 
   /** Finishes the statements already posted, then closes the connection and the thread. */
   public async close(): Promise<void> {
-    const worker = this.#worker;
-    if (worker === undefined) return;
-    this.#worker = undefined;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage({ close: true });
+    const thread = this.#thread;
+    if (thread === undefined) return;
+    this.#thread = undefined;
+    const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
+    thread.worker.postMessage({ close: true });
     await exited;
   }
 
-  private start(): Worker {
+  private start(): { worker: Worker; pending: Pending } {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver } });
+    const thread = { worker, pending: new Map() as Pending };
     worker.on('message', (replies: Reply[]) => {
       for (const reply of replies) {
-        const pending = this.#pending.get(reply.ticket);
-        if (pending === undefined) continue;
-        this.#pending.delete(reply.ticket);
-        if (reply.error === undefined) pending.resolve(reply.row);
-        else pending.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+        const waiting = thread.pending.get(reply.ticket);
+        if (waiting === undefined) continue;
+        thread.pending.delete(reply.ticket);
+        if (reply.error === undefined) waiting.resolve(reply.row);
+        else waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
       }
-      if (this.#pending.size === 0) worker.unref();
+      if (thread.pending.size === 0) worker.unref();
     });
+    // A thread that dies fails what it owed; the next statement starts a new one.
     const fail = (cause: unknown): void => {
-      if (this.#worker === worker) this.#worker = undefined; // the next statement starts a new thread
+      if (this.#thread === thread) this.#thread = undefined;
       const error = new AuthStoreError('databaseUnavailable', 'the database writer thread stopped', { cause });
-      for (const pending of this.#pending.values()) pending.reject(error);
-      this.#pending.clear();
+      for (const waiting of thread.pending.values()) waiting.reject(error);
+      thread.pending.clear();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => {
-      if (this.#pending.size > 0) fail(new Error(`exit code ${code}`));
-    });
-    this.#worker = worker;
-    return worker;
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    this.#thread = thread;
+    return thread;
   }
 }

@@ -2,13 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPasswordHasher } from '@enigma/crypto';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LEGACY_ACCOUNTS, makeLegacyDatabase } from '../../../tools/fixtures/make-legacy-db.mjs';
 import { openDatabase, type DatabaseHandle } from './database.js';
+import { AuthStoreError } from './errors.js';
 import { SqlMessageStore } from './message-store.js';
+import { SqliteWriterThread } from './sqlite-writer.js';
 import { SqlUserStore } from './user-store.js';
 
 // Cheap argon2id parameters keep the suite fast; production uses OWASP's (see @enigma/crypto).
@@ -277,5 +279,16 @@ describe('SqlMessageStore on SQLite', () => {
     expect(await before).toMatchObject({ type: 'appended', message: { seq: 1 } });
     expect(await after).toMatchObject({ type: 'appended', message: { seq: 2 } });
     expect((await messages.latest(10)).map((m) => m.seq)).toEqual([1, 2]);
+  });
+
+  it('should fail writes with databaseUnavailable when the writer thread cannot open the file, and try again on the next write', async () => {
+    const file = path.join(dir, 'missing-folder', 'x.db');
+    const writer = new SqliteWriterThread(file);
+    const first = writer.run('SELECT 1 AS one', []);
+    await expect(first).rejects.toBeInstanceOf(AuthStoreError);
+    await expect(first).rejects.toMatchObject({ kind: 'databaseUnavailable' });
+    await mkdir(path.dirname(file));
+    expect(await writer.run<{ one: number }>('SELECT 1 AS one', [])).toEqual({ one: 1 });
+    await writer.close();
   });
 });

@@ -1,6 +1,6 @@
 import { constantTimeEqual, isPasswordHash, randomToken, tokenDigest, type PasswordHasher } from '@enigma/crypto';
 import type { ServiceIdentifier } from 'inversify';
-import { sql, type DatabaseHandle } from './database.js';
+import { sql, write, type DatabaseHandle } from './database.js';
 import { checkNewPassword, normalizeUsername, usernameKey } from './policy.js';
 
 export interface PublicUser {
@@ -120,7 +120,7 @@ export class SqlUserStore implements UserStore {
     if (rehash) {
       const hash = await this.hasher.hash(password);
       // Only this row, only this column, and only if nobody changed it meanwhile.
-      await sql(this.database.current(), 'UPDATE users SET password = ? WHERE id = ? AND password = ?', [hash, row.id, row.password]);
+      await write(this.database, 'UPDATE users SET password = ? WHERE id = ? AND password = ?', [hash, row.id, row.password]);
     }
     return { type: 'ok', user: { id: Number(row.id), username: row.username }, rehashed: rehash };
   }
@@ -128,16 +128,15 @@ export class SqlUserStore implements UserStore {
   public async ban(username: string): Promise<boolean> {
     const row = await this.find(username);
     if (row === undefined) return false;
-    const db = this.database.current();
-    await sql(db, 'INSERT INTO bans (user_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [row.id, Date.now()]);
-    await sql(db, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
+    await write(this.database, 'INSERT INTO bans (user_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [row.id, Date.now()]);
+    await write(this.database, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
     return true;
   }
 
   public async unban(username: string): Promise<boolean> {
     const row = await this.find(username);
     if (row === undefined) return false;
-    await sql(this.database.current(), 'DELETE FROM bans WHERE user_id = ?', [row.id]);
+    await write(this.database, 'DELETE FROM bans WHERE user_id = ?', [row.id]);
     return true;
   }
 
@@ -160,7 +159,7 @@ export class SqlUserStore implements UserStore {
     const token = randomToken(32);
     const sessionId = randomToken(12);
     const expiresAt = Date.now() + this.options.sessionTtlMs;
-    await sql(this.database.current(), 'INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)', [sessionId, tokenDigest(token), user.id, expiresAt]);
+    await write(this.database, 'INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)', [sessionId, tokenDigest(token), user.id, expiresAt]);
     return { token, sessionId, expiresAt: new Date(expiresAt) };
   }
 
@@ -176,23 +175,23 @@ export class SqlUserStore implements UserStore {
     const now = Date.now();
     if (session === undefined) return { type: 'expired' };
     if (Number(session.expires_at) <= now) {
-      await sql(db, 'DELETE FROM sessions WHERE id = ?', [session.id]);
+      await write(this.database, 'DELETE FROM sessions WHERE id = ?', [session.id]);
       return { type: 'expired' };
     }
     if (await this.isBannedId(Number(session.user_id))) return { type: 'banned' };
     // Sliding expiry, renewed at most once per refresh interval (a tenth of the
-    // lifetime, at most a day): a reconnect storm then reads instead of
-    // writing (each write is an fsync).
+    // lifetime, at most a day): a reconnect storm then mostly reads (each
+    // write is an fsync, if off the event loop).
     const refreshEveryMs = Math.min(24 * 3600_000, this.options.sessionTtlMs / 10);
     if (Number(session.expires_at) < now + this.options.sessionTtlMs - refreshEveryMs) {
-      await sql(db, 'UPDATE sessions SET expires_at = ? WHERE id = ?', [now + this.options.sessionTtlMs, session.id]);
+      await write(this.database, 'UPDATE sessions SET expires_at = ? WHERE id = ?', [now + this.options.sessionTtlMs, session.id]);
     }
     return { type: 'ok', user: { id: Number(session.user_id), username: session.username }, sessionId: session.id };
   }
 
   public async revokeSession(token: string): Promise<void> {
     if (typeof token !== 'string') return;
-    await sql(this.database.current(), 'DELETE FROM sessions WHERE token_hash = ?', [tokenDigest(token)]);
+    await write(this.database, 'DELETE FROM sessions WHERE token_hash = ?', [tokenDigest(token)]);
   }
 
   /** Exact (NFC) name first, then the case-insensitive key. */
