@@ -14,7 +14,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { children } from './lib/servers.mjs';
 import { fanoutSvg } from './lib/svg.mjs';
-import { log, ratio, round, table } from './lib/util.mjs';
+import { log, median, ratio, round, table } from './lib/util.mjs';
 import { cluster } from './scenarios/cluster.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { fernet } from './scenarios/fernet.mjs';
@@ -73,11 +73,13 @@ function summarizeFanout(f) {
   const { enigma, socketio, ws } = f.servers;
   const sustainedAt = (server, rate) => server.steps.find((s) => s.sustained && s.rate === rate);
   // p99s at each server's own best rate are at different loads; the fair
-  // latency comparison is at the highest rate both sustained.
+  // latency comparison is at the highest rate both sustained (median p99 of
+  // the steps held there, over all rounds).
   const common = enigma.steps
     .filter((s) => s.sustained && sustainedAt(socketio, s.rate))
     .map((s) => s.rate)
     .sort((a, b) => b - a)[0];
+  const p99At = (server, rate) => median(server.steps.filter((s) => s.sustained && s.rate === rate).map((s) => s.p99Ms));
   return {
     clients: f.clients,
     deliveriesPerSec: enigma.best?.deliveriesPerSec ?? 0,
@@ -90,9 +92,12 @@ function summarizeFanout(f) {
     baselineP50Ms: socketio.best?.p50Ms ?? null,
     baselineP99Ms: socketio.best?.p99Ms ?? null,
     commonRate: common ?? null,
-    p99AtCommonRateMs: common ? sustainedAt(enigma, common).p99Ms : null,
-    baselineP99AtCommonRateMs: common ? sustainedAt(socketio, common).p99Ms : null,
-    p99RatioAtCommonRate: common ? ratio(sustainedAt(enigma, common).p99Ms, sustainedAt(socketio, common).p99Ms) : null,
+    p99AtCommonRateMs: common ? p99At(enigma, common) : null,
+    baselineP99AtCommonRateMs: common ? p99At(socketio, common) : null,
+    p99RatioAtCommonRate: common ? ratio(p99At(enigma, common), p99At(socketio, common)) : null,
+    rounds: f.rounds,
+    // Each round's own ratio of best rates, to show the spread behind the median.
+    ratioByRound: enigma.bestRateByRound.map((rate, i) => ratio(rate, socketio.bestRateByRound[i])),
     serverCpuUsPerDelivery: enigma.best?.serverCpuUsPerDelivery ?? null,
     baselineServerCpuUsPerDelivery: socketio.best?.serverCpuUsPerDelivery ?? null,
     stoppedBy: enigma.stoppedBy,
@@ -164,6 +169,7 @@ function report(r) {
         }),
       ]),
     );
+    if (f.rounds > 1) parts.push(`median of ${f.rounds} rounds; best rate/s by round: ${['enigma', 'socketio', 'ws'].map((kind) => `${kind} ${f.servers[kind].bestRateByRound.map(fmt).join(', ')}`).join('; ')}; ratio by round: ${f.ratioByRound.map(fmt).join(', ')}`);
     parts.push(`ratio (Enigma / bare socket.io deliveries/s): ${fmt(f.ratio)}; p99 at ${fmt(f.commonRate)}/s (both sustained): ${fmt(f.p99AtCommonRateMs)} vs ${fmt(f.baselineP99AtCommonRateMs)} ms (${fmt(f.p99RatioAtCommonRate)}x)`, '');
   }
   if (r.memory?.byConnections) {
