@@ -73,7 +73,8 @@ try {
 const measured = {};
 for (const kind of KINDS) {
   const dir = path.join(folder, kind);
-  const file = path.join(dir, readdirSync(dir)[0]);
+  // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the event loop (Enigma's SQLite writer thread has its own).
+  const file = path.join(dir, readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name)));
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const { from, to } = windows[kind];
   measured[kind] = selfTimes(file, profile.startTime + from, profile.startTime + to);
