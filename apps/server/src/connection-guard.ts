@@ -174,6 +174,7 @@ export class ConnectionGuard {
 
   private sweepBuffers(): void {
     const max = this.limits.maxBufferedBytes;
+    const slow: Array<{ connection: EngineConnection; buffered: number }> = [];
     for (const connection of this.#connections) {
       // engine.io holds packets back only while the transport has not
       // finished writing earlier ones: with none held, the client keeps up.
@@ -184,9 +185,20 @@ export class ConnectionGuard {
       } else if (before === undefined || buffered < before) {
         this.#overBound.set(connection, buffered);
       } else {
-        this.drop(connection, buffered);
+        slow.push({ connection, buffered });
       }
     }
+    // One drop per turn of the event loop: clients that stalled together
+    // (a network outage) are found in the same sweep, and ending them all at
+    // once (freeing their backlogs, announcing their departures) would stall
+    // the relay for everyone else.
+    const dropNext = (): void => {
+      const next = slow.shift();
+      if (next === undefined) return;
+      this.drop(next.connection, next.buffered);
+      setImmediate(dropNext);
+    };
+    dropNext();
   }
 
   private drop(connection: EngineConnection, buffered: number): void {
