@@ -8,8 +8,9 @@ export function fanoutSvg(fanout, { title }) {
   const height = 420;
   const m = { left: 70, right: 160, top: 40, bottom: 55 };
   const series = Object.entries(fanout.servers).map(([kind, result]) => {
-    // The best attempt at each rate: retries exist because other work on the
-    // machine disturbed a step, so the least disturbed one is the fair point.
+    // The best attempt at each rate, over every round: retries exist because
+    // other work on the machine disturbed a step, so the least disturbed one
+    // is the fair point.
     const byRate = new Map();
     for (const step of result.steps) {
       const seen = byRate.get(step.rate);
@@ -42,7 +43,7 @@ export function fanoutSvg(fanout, { title }) {
     out.push(`<line x1="${width - m.right + 12}" y1="${ly}" x2="${width - m.right + 32}" y2="${ly}" stroke="${COLORS[kind]}" stroke-width="2"/><text x="${width - m.right + 38}" y="${ly + 4}">${LABELS[kind]}</text>`);
   });
   out.push(`<text x="${width - m.right + 12}" y="${m.top + 80}" fill="#555">hollow: not sustained</text>`);
-  out.push(`<text x="${width - m.right + 12}" y="${m.top + 98}" fill="#555">best of up to 3</text><text x="${width - m.right + 12}" y="${m.top + 114}" fill="#555">attempts per rate</text>`);
+  out.push(`<text x="${width - m.right + 12}" y="${m.top + 98}" fill="#555">best attempt per rate</text><text x="${width - m.right + 12}" y="${m.top + 114}" fill="#555">over all rounds</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
