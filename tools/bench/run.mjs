@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Enigma benchmarks, each against a baseline measured in the same run.
 //   npm run bench                 full run (a few minutes)
-//   npm run bench -- --quick      smaller sizes, under 2 minutes
+//   npm run bench -- --quick      smaller sizes of the five core scenarios, under 2 minutes
 //   node tools/bench/run.mjs --only=fanout,memory   some scenarios (after a build)
 //   node tools/bench/run.mjs --quick --only=cluster  fan-out on 1 and 2 nodes (PostgreSQL + Redis)
 //   node tools/bench/run.mjs --quick --only=stall    others' p99 while 5% of clients stop reading
@@ -42,6 +42,12 @@ const SCENARIOS = {
   cluster: () => cluster({ quick, quietWaitMs }),
   stall: () => stall({ quick, quietWaitMs }),
 };
+/**
+ * A quick run is the five core scenarios (about 100 s); cluster and stall,
+ * which start databases or hold steps of 20 s, run in full runs and on
+ * request (`--quick --only=cluster,stall`).
+ */
+const QUICK_DEFAULT = new Set(['fernet', 'fanout', 'memory', 'loginBurst', 'history']);
 
 /** Which code was measured: other work may be in progress in the working tree. */
 function source() {
@@ -249,7 +255,7 @@ async function main() {
   const started = Date.now();
   const results = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', command: `node tools/bench/run.mjs ${args.join(' ')}`.trim(), machine: machine(), source: source() };
   for (const [name, run] of Object.entries(SCENARIOS)) {
-    if (only && !only.includes(name)) continue;
+    if (only ? !only.includes(name) : quick && !QUICK_DEFAULT.has(name)) continue;
     log(`${name}...`);
     const t0 = Date.now();
     try {

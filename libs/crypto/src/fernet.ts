@@ -9,6 +9,7 @@ const IV_OFFSET = 1 + 8;
 const HEADER_BYTES = IV_OFFSET + 16;
 const HMAC_BYTES = 32;
 const BLOCK_BYTES = 16;
+const MAX_SCRATCH_BYTES = 128 * 1024;
 /** SHA-256's block size: the HMAC key pads are this long. */
 const SHA256_BLOCK_BYTES = 64;
 /** The spec's allowance for clocks that run ahead, applied when a TTL is given. */
@@ -127,12 +128,31 @@ class ChainedCbc {
   }
 }
 
+/**
+ * A buffer reused from one token to the next: a fresh buffer over 4 KiB is a
+ * fresh ArrayBuffer each time (about 2 µs, a tenth of a 4 KiB encryption).
+ * Sizes over 128 KiB (a chat frame is at most 64 KiB) get a one-off buffer, so
+ * one huge token does not stay in memory.
+ */
+class ScratchBuffer {
+  #buffer = Buffer.alloc(8192);
+
+  /** `length` bytes, valid until the next `take`; contents undefined. */
+  public take(length: number): Buffer {
+    if (length > MAX_SCRATCH_BYTES) return Buffer.allocUnsafe(length);
+    if (this.#buffer.length < length) this.#buffer = Buffer.alloc(length);
+    return this.#buffer.subarray(0, length);
+  }
+}
+
 /** Fernet (symmetric, authenticated) on node:crypto, exact to the spec. */
 export class Fernet {
   readonly #mac: PrefixedHmacSha256;
   readonly #cbc: ChainedCbc;
   /** Plaintext is padded here before encryption, then wiped. */
-  #padded = Buffer.alloc(4096);
+  readonly #padded = new ScratchBuffer();
+  /** Where a token is assembled (encrypt) or decoded (decrypt) before it becomes a string or plaintext. */
+  readonly #frame = new ScratchBuffer();
 
   /** @param key a Fernet key: 32 bytes in (url-safe) base64, 44 characters. */
   public constructor(key: string) {
@@ -151,8 +171,7 @@ export class Fernet {
     const length = typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
     // PKCS7: 1 to 16 bytes of padding, each holding the pad's length.
     const paddedLength = length - (length % BLOCK_BYTES) + BLOCK_BYTES;
-    if (this.#padded.length < paddedLength) this.#padded = Buffer.alloc(paddedLength);
-    const padded = this.#padded.subarray(0, paddedLength);
+    const padded = this.#padded.take(paddedLength);
     if (typeof plaintext === 'string') padded.write(plaintext, 0, 'utf8');
     else padded.set(plaintext, 0);
     padded.fill(paddedLength - length, length);
@@ -160,7 +179,7 @@ export class Fernet {
     // [room for the HMAC's key pad | version | timestamp | IV | ciphertext | HMAC]
     const start = SHA256_BLOCK_BYTES;
     const signedEnd = start + HEADER_BYTES + paddedLength;
-    const frame = Buffer.allocUnsafe(signedEnd + HMAC_BYTES);
+    const frame = this.#frame.take(signedEnd + HMAC_BYTES);
     frame[start] = VERSION;
     const seconds = Math.floor((options.now?.getTime() ?? Date.now()) / 1000);
     // 8-byte big-endian seconds, without a BigInt.
@@ -180,7 +199,8 @@ export class Fernet {
 
   /** Returns the plaintext bytes; throws `CryptoError` (`invalidToken` or `expired`). */
   public decrypt(token: string, options: DecryptOptions = {}): Uint8Array {
-    const frame = decodeToken(token);
+    if (typeof token !== 'string') invalidToken();
+    const frame = decodeToken(token, this.#frame.take(SHA256_BLOCK_BYTES + Math.floor((token.length * 3) / 4)));
     const bytes = frame.subarray(SHA256_BLOCK_BYTES);
     const signed = bytes.length - HMAC_BYTES;
     const expectedMac = this.#mac.sign(frame, SHA256_BLOCK_BYTES + signed);
@@ -213,11 +233,10 @@ export class Fernet {
   }
 }
 
-/** The token's bytes, after 64 free bytes for the HMAC's key pad. */
-function decodeToken(token: string): Buffer {
-  if (typeof token !== 'string' || token.length % 4 !== 0) invalidToken();
+/** The token's bytes, decoded into `frame` after 64 free bytes for the HMAC's key pad. */
+function decodeToken(token: string, frame: Buffer): Buffer {
+  if (token.length % 4 !== 0) invalidToken();
   const unpadded = token.endsWith('==') ? token.slice(0, -2) : token.endsWith('=') ? token.slice(0, -1) : token;
-  const frame = Buffer.allocUnsafe(SHA256_BLOCK_BYTES + Math.floor((unpadded.length * 3) / 4));
   const length = frame.write(unpadded, SHA256_BLOCK_BYTES, 'base64url');
   const bytes = frame.subarray(SHA256_BLOCK_BYTES, SHA256_BLOCK_BYTES + length);
   // Node's decoder skips characters outside the alphabet; encoding the bytes
