@@ -238,7 +238,7 @@ function report(r) {
     parts.push(`p99 ratio (stalled / baseline): ${fmt(s.p99Ratio)}; stalled clients disconnected by the server: ${s.stalledDisconnected}/${s.stalled}`, '');
   }
   for (const [name, value] of Object.entries(r)) if (value?.error) parts.push(`${name}: FAILED: ${value.error}`);
-  parts.push('Goals:');
+  parts.push(r.mode === 'quick' ? 'Goals (a quick run has 200 clients and short rounds: indicative only; the goals are judged on a full run):' : 'Goals:');
   for (const [name, g] of Object.entries(r.goals)) parts.push(`  ${name.padEnd(7)} ${g.met === null ? 'n/a    ' : g.met ? 'MET    ' : 'NOT MET'} (${g.target}): ${JSON.stringify(Object.fromEntries(Object.entries(g).filter(([k]) => !['target', 'met'].includes(k))))}`);
   return parts.join('\n');
 }
