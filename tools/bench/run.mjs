@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Enigma benchmarks, each against a baseline measured in the same run.
-//   npm run bench                 full run (a few minutes)
+//   npm run bench                 full run (about 14 minutes)
 //   npm run bench -- --quick      smaller sizes of the five core scenarios, under 2 minutes
 //   node tools/bench/run.mjs --only=fanout,memory   some scenarios (after a build)
 //   node tools/bench/run.mjs --quick --only=cluster  fan-out on 1 and 2 nodes (PostgreSQL + Redis)
