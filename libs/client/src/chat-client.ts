@@ -428,20 +428,27 @@ export class ChatClient {
     this.#username = reply.username;
     this.#held ??= [];
     try {
-      let batch = reply.history;
-      for (const message of batch) this.deliver(message);
+      for (const message of reply.history) this.deliver(message);
       // A resume reply is capped; page until caught up.
-      while (resumed && batch.length > 0 && this.#lastSeq < reply.lastSeq) {
-        const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, limit: CATCH_UP_PAGE });
-        if (page.type !== 'HISTORY') break;
-        batch = page.messages;
-        for (const message of batch) this.deliver(message);
-      }
+      if (resumed && reply.history.length > 0) await this.catchUp(reply.lastSeq);
     } finally {
       this.releaseHeld();
     }
     if (this.#lastSeq < reply.lastSeq) this.#lastSeq = reply.lastSeq;
     this.flushOutbox();
+  }
+
+  /**
+   * Delivers what is stored after `lastSeq` (and before `beforeSeq`), page by
+   * page, until `lastSeq` reaches `until` or a page comes back short.
+   */
+  private async catchUp(until: number, beforeSeq?: number): Promise<void> {
+    while (this.#lastSeq < until) {
+      const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, beforeSeq, limit: CATCH_UP_PAGE });
+      if (page.type !== 'HISTORY') return;
+      for (const message of page.messages) this.deliver(message);
+      if (page.messages.length < CATCH_UP_PAGE) return;
+    }
   }
 
   private releaseHeld(): void {
@@ -485,12 +492,7 @@ export class ChatClient {
     if (this.#gap.size === 0) return;
     const firstWaiting = Math.min(...this.#gap.keys());
     try {
-      for (let full = true; full && this.#lastSeq < firstWaiting; ) {
-        const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, beforeSeq: firstWaiting, limit: CATCH_UP_PAGE });
-        if (page.type !== 'HISTORY') break;
-        for (const message of page.messages) this.deliver(message);
-        full = page.messages.length === CATCH_UP_PAGE;
-      }
+      await this.catchUp(firstWaiting - 1, firstWaiting);
     } catch {
       // Not connected: the resume after the reconnect catches up instead.
       // Connected but no answer: wait and ask again rather than skip.
