@@ -5,7 +5,7 @@ import { entities } from './entities.js';
 import { AuthStoreError } from './errors.js';
 import { migrations } from './migrations.js';
 import { usernameKey } from './policy.js';
-import { SqliteWriterThread } from './sqlite-writer.js';
+import { SQLITE_PRAGMAS, SqliteWriterThread } from './sqlite-writer.js';
 
 /** The database in use, switchable at run time (the console's `database` command). */
 export interface DatabaseHandle {
@@ -52,12 +52,8 @@ async function createDataSource(database: string): Promise<DataSource> {
     enableWAL: true,
     timeout: 5000,
     statementCacheSize: 200,
-    // FULL: a commit is fsync'd before it returns, so ACCEPTED means stored
-    // even if the machine loses power right after.
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
-      db.pragma('busy_timeout = 5000');
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
+      for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
     },
   });
 }

@@ -3,19 +3,23 @@ import { Worker } from 'node:worker_threads';
 import { AuthStoreError } from './errors.js';
 
 /**
+ * Every SQLite connection's settings, the main one's and the writer's: a 5 s
+ * busy timeout (set first), WAL, and FULL sync (a commit is fsync'd before it returns,
+ * so ACCEPTED means stored even if the machine loses power right after).
+ */
+export const SQLITE_PRAGMAS: readonly string[] = ['busy_timeout = 5000', 'journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON'];
+
+/**
  * The worker's code. It is a string run with `eval` (CommonJS) rather than a
  * file, so it works the same from `dist` and from the TypeScript sources the
- * tests load. It opens its own connection with the same settings as the main
- * one (WAL, fsync on commit, 5 s busy timeout) and runs one statement per
- * job, in the order the jobs were posted.
+ * tests load. It opens its own connection with the main one's settings
+ * (`SQLITE_PRAGMAS`) and runs the jobs in the order they were posted.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file, { timeout: 5000 });
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma('foreign_keys = ON');
+const db = new Database(workerData.file);
+for (const pragma of workerData.pragmas) db.pragma(pragma);
 const statements = new Map();
 let queue = [];
 
@@ -122,7 +126,7 @@ export class SqliteWriterThread {
 
   private start(): { worker: Worker; pending: Pending } {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver, pragmas: SQLITE_PRAGMAS } });
     const thread = { worker, pending: new Map() as Pending };
     worker.on('message', (replies: Reply[]) => {
       for (const reply of replies) {
