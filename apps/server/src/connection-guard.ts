@@ -107,17 +107,24 @@ export class ConnectionGuard {
     request.socket.off('close', pending.release);
   }
 
-  /** engine.io `connection`: counts the connection until it closes and watches its buffer. */
+  /** engine.io `connection`: counts the connection until it closes and watches its buffer (see `sweepBuffers`). */
   public track(connection: EngineConnection): void {
     this.handshakeDone(connection.request);
     const address = connection.remoteAddress;
     this.#total++;
     count(this.#perAddress, address, +1);
+    this.#connections.add(connection);
+    this.#sweeper ??= setInterval(() => this.sweepBuffers(), BUFFER_SWEEP_INTERVAL_MS).unref();
     connection.once('close', () => {
       this.#total--;
       count(this.#perAddress, address, -1);
+      this.#connections.delete(connection);
+      this.#overBound.delete(connection);
+      if (this.#connections.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+      }
     });
-    this.watchBuffer(connection);
   }
 
   /** socket.io middleware: the refusal a client can read. */
@@ -159,19 +166,6 @@ export class ConnectionGuard {
    * between: one large reply (a resume with a long backlog) may pass the
    * bound on its own, but a client that is reading it drains it.
    */
-  private watchBuffer(connection: EngineConnection): void {
-    this.#connections.add(connection);
-    connection.once('close', () => {
-      this.#connections.delete(connection);
-      this.#overBound.delete(connection);
-      if (this.#connections.size === 0) {
-        clearInterval(this.#sweeper);
-        this.#sweeper = undefined;
-      }
-    });
-    this.#sweeper ??= setInterval(() => this.sweepBuffers(), BUFFER_SWEEP_INTERVAL_MS).unref();
-  }
-
   private sweepBuffers(): void {
     const max = this.limits.maxBufferedBytes;
     const slow: Array<{ connection: EngineConnection; buffered: number }> = [];
