@@ -154,4 +154,30 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(await relay.login(peer(), { username: 'mallory', password: strong })).toEqual({ type: 'BANNED' });
     expect(await relay.online()).toEqual([]);
   });
+  // The relay's own limits: sessions per user, and password checks that cannot
+  // overtake the throttle when sent all at once.
+  it('should refuse a session beyond the cap, even when the logins finish together, and allow one once a session is gone', async () => {
+    await database.close();
+    await build({ maxSessionsPerUser: 2 });
+    const first = peer();
+    const registered = await relay.register(first, { username: 'erin', password: strong });
+    if (registered.type !== 'LOGIN_SUCCESSFUL') throw new Error(registered.type);
+    const others = [peer(), peer(), peer()];
+    const replies = await Promise.all(others.map((p) => relay.login(p, { username: 'erin', password: strong })));
+    expect(replies.map((r) => r.type).sort()).toEqual(['LOGIN_SUCCESSFUL', 'RATE_LIMITED', 'RATE_LIMITED']);
+    expect(replies.find((r) => r.type === 'RATE_LIMITED')).toMatchObject({ retryAfterMs: expect.any(Number), reason: expect.stringMatching(/^too many sessions/) });
+    expect(await relay.resume(peer(), { session: registered.session, afterSeq: 0 })).toMatchObject({ type: 'RATE_LIMITED' });
+    expect(relay.sessions()).toHaveLength(2);
+
+    relay.disconnected(first);
+    expect(await relay.resume(peer(), { session: registered.session, afterSeq: 0 })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'erin' });
+  });
+
+  it('should check a burst of wrong passwords one at a time, so that the throttle stops it after its limit', async () => {
+    await member('frank');
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => relay.login(peer(`10.0.1.${i}`), { username: 'frank', password: `wrong-guess-${i}` })));
+    const count = (type: string): number => replies.filter((r) => r.type === type).length;
+    expect(count('INVALID_PASSWORD')).toBe(DEFAULT_THROTTLE.accountFailures);
+    expect(count('RATE_LIMITED')).toBe(30 - DEFAULT_THROTTLE.accountFailures);
+  });
 });
