@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LoadGenerator } from './lib/load.mjs';
-import { accountsFor, PASSWORD, seedDataDir } from './lib/seed.mjs';
+import { accountsFor, authFor, seedDataDir } from './lib/seed.mjs';
 import { startServer } from './lib/servers.mjs';
 import { log } from './lib/util.mjs';
 import { runStep } from './scenarios/fanout.mjs';
@@ -24,9 +24,10 @@ const steps = flag('steps', 3);
 const KINDS = ['enigma', 'socketio'];
 const DURATION_MS = 5000;
 
-/** Self time per function within [from, to] (µs since the profile started), and the window's length. */
+/** Self time per function within [from, to] (µs after the profile's start), and the window's length. */
 function selfTimes(file, from, to) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const span = { from: profile.startTime + from, to: profile.startTime + to };
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map();
   let at = profile.startTime;
@@ -34,7 +35,7 @@ function selfTimes(file, from, to) {
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i];
     at += delta;
-    if (at < from || at > to) return;
+    if (at < span.from || at > span.to) return;
     windowUs += delta;
     const { functionName, url, lineNumber } = nodes.get(id).callFrame;
     const key = `${functionName || '(anonymous)'} ${url.replace(/.*node_modules\//, '').replace(/^file:\/\/.*?\/(apps|libs)\//, '$1/')}:${lineNumber + 1}`;
@@ -53,8 +54,7 @@ try {
     // by their offset from this moment (the spawn takes a few ms).
     const started = Date.now();
     const server = await startServer(kind, { dataDir: seed.dataDir, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${path.join(folder, kind)}`] });
-    const auth = kind === 'enigma' ? { kind: 'resume', tokens: seed.sessions } : { kind: 'login', usernames: Array(clients).fill('bench'), password: PASSWORD };
-    await load.connect(kind, server.url, clients, auth);
+    await load.connect(kind, server.url, clients, authFor(kind, seed, clients));
     await runStep(load, server, { stepId: 100 + index * 10, rate, durationMs: 2000, clients }); // warm-up
     const from = (Date.now() - started) * 1000;
     for (let step = 0; step < steps; step++) {
@@ -75,9 +75,7 @@ for (const kind of KINDS) {
   const dir = path.join(folder, kind);
   // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the event loop (Enigma's SQLite writer thread has its own).
   const file = path.join(dir, readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name)));
-  const profile = JSON.parse(readFileSync(file, 'utf8'));
-  const { from, to } = windows[kind];
-  measured[kind] = selfTimes(file, profile.startTime + from, profile.startTime + to);
+  measured[kind] = selfTimes(file, windows[kind].from, windows[kind].to);
 }
 const perSecond = (kind, key) => ((measured[kind].self.get(key) ?? 0) / measured[kind].windowUs) * 1000;
 const keys = new Set(KINDS.flatMap((kind) => [...measured[kind].self.keys()]));

@@ -1,6 +1,6 @@
 // A login burst: N fresh clients connect, then all send their login (or
 // resume) at the same instant; the figures are per-client times to the reply.
-import { percentile, round } from './util.mjs';
+import { median, percentile, round } from './util.mjs';
 
 /**
  * @param {import('./load.mjs').LoadGenerator} load
@@ -40,10 +40,7 @@ export function medianRound(rounds) {
   const out = { ...rounds[0], rounds: rounds.length };
   for (const key of Object.keys(rounds[0])) {
     const values = rounds.map((r) => r[key]).filter((v) => typeof v === 'number');
-    if (values.length === rounds.length && typeof rounds[0][key] === 'number') {
-      const sorted = values.sort((a, b) => a - b);
-      out[key] = round(sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
-    }
+    if (values.length === rounds.length) out[key] = round(median(values));
   }
   out.failed = Math.max(...rounds.map((r) => r.failed));
   return out;

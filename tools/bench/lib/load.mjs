@@ -94,6 +94,13 @@ export class LoadGenerator {
     };
   }
 
+  /** `connect`, failing when any client could not connect or log in. */
+  async connectAll(group, url, count, auth) {
+    const connection = await this.connect(group, url, count, auth);
+    if (connection.failed > 0) throw new Error(`${group}: ${connection.failed} clients failed to connect: ${connection.firstError}`);
+    return connection;
+  }
+
   /** Every connected client logs in at the same instant; returns per-client results. */
   async burst(group, auth) {
     const at = now() + 300; // time for the command to reach both workers

@@ -22,6 +22,14 @@ const DAY_MS = 24 * 3600 * 1000;
  */
 export const accountsFor = (connections) => Math.ceil(connections / 10);
 
+/**
+ * How `count` clients of a server kind log in: Enigma's resume seeded
+ * sessions (a password login each would spend minutes in argon2id; the login
+ * burst scenario measures that); the baselines accept any login.
+ */
+export const authFor = (kind, seed, count) =>
+  kind === 'enigma' ? { kind: 'resume', tokens: seed.sessions } : { kind: 'login', usernames: Array(count).fill('bench'), password: PASSWORD };
+
 let passwordHash; // computed once per bench run
 const usernameOf = (i) => `bench${String(i).padStart(5, '0')}`;
 

@@ -31,8 +31,7 @@ async function measure({ nodes, pgUrl, redisUrl, database, clients, rates, durat
       const server = await startServer('enigma', { dataDir: seed.dataDir, args: ['--database-url', databaseUrl, '--redis-url', redisUrl] });
       servers.push(server);
       const tokens = seed.sessions.slice(n * perNode, (n + 1) * perNode);
-      const connection = await load.connect(`node${n}`, server.url, tokens.length, { kind: 'resume', tokens });
-      if (connection.failed > 0) throw new Error(`node ${n}: ${connection.failed} clients failed to connect: ${connection.firstError}`);
+      await load.connectAll(`node${n}`, server.url, tokens.length, { kind: 'resume', tokens });
     }
     // One "server" for runStep: its client groups send in turn, CPU is summed.
     const cluster = { kind: 'enigma', groups: servers.map((_, n) => `node${n}`), cpuSeconds: () => servers.reduce((a, s) => a + s.cpuSeconds(), 0) };

@@ -7,7 +7,7 @@
 // at each rate, so a burst of other work on the machine (builds, tests) hits
 // all three alike instead of whichever happened to run at that moment.
 import { LoadGenerator, mergeHistograms, now } from '../lib/load.mjs';
-import { accountsFor, PASSWORD, seedDataDir } from '../lib/seed.mjs';
+import { accountsFor, authFor, seedDataDir } from '../lib/seed.mjs';
 import { startServer } from '../lib/servers.mjs';
 import { log, machineBusySeconds, round, sleep, waitForQuietMachine } from '../lib/util.mjs';
 
@@ -110,12 +110,7 @@ export async function fanout({ quick, quietWaitMs }) {
   try {
     for (const kind of KINDS) {
       servers[kind] = await startServer(kind, { dataDir: seed.dataDir });
-      // Enigma's clients resume seeded sessions (a password login each would
-      // spend minutes in argon2id; the login burst scenario measures that).
-      // The baselines accept any login.
-      const auth = kind === 'enigma' ? { kind: 'resume', tokens: seed.sessions } : { kind: 'login', usernames: Array(clients).fill('bench'), password: PASSWORD };
-      const connection = await load.connect(kind, servers[kind].url, clients, auth);
-      if (connection.failed > 0) throw new Error(`${kind}: ${connection.failed} clients failed to connect: ${connection.firstError}`);
+      const connection = await load.connectAll(kind, servers[kind].url, clients, authFor(kind, seed, clients));
       log(`fanout ${kind}: ${clients} clients logged in in ${Math.round(connection.ms)} ms`);
       // Warm-up (JIT, socket buffers), not recorded.
       await runStep(load, servers[kind], { stepId: ++stepId, rate: rates[1], durationMs: quick ? 1000 : 2000, clients });

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Fernet, generateKey } from '@enigma/crypto';
+import { findPython } from '../../testing/python.mjs';
 import { log, median, ratio, round, waitForQuietMachine } from '../lib/util.mjs';
 
 const require = createRequire(import.meta.url);
@@ -47,22 +48,19 @@ function nodeRound(seconds) {
   return result;
 }
 
-/** The first Python with `cryptography`, or why there is none. */
-function findPython() {
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const probe = spawnSync(python, ['-c', 'import sys, cryptography; print(sys.version.split()[0], cryptography.__version__)'], { encoding: 'utf8' });
-    if (probe.status === 0) {
-      const [version, cryptography] = probe.stdout.trim().split(' ');
-      return { python, version, cryptography };
-    }
-  }
-  return { python: null, reason: 'no python3 with the cryptography package (tried python3 and /usr/bin/python3)' };
+/** The Python the interop tests use (tools/testing), with its versions; or why there is none. */
+function pythonWithCryptography() {
+  const found = findPython(['cryptography']);
+  if (found.python === undefined) return found;
+  const probe = spawnSync(found.python, ['-c', 'import sys, cryptography; print(sys.version.split()[0], cryptography.__version__)'], { encoding: 'utf8' });
+  const [version, cryptography] = probe.stdout.trim().split(' ');
+  return { python: found.python, version, cryptography };
 }
 
 export async function fernet({ quick }) {
   const rounds = quick ? 3 : 5;
   const seconds = quick ? 0.1 : 0.3;
-  const python = findPython();
+  const python = pythonWithCryptography();
   if (!python.python) log(`fernet: ${python.reason}; Python figures will be null`);
   const samples = { ours: [], npm: [], python: [] };
   for (let round = 0; round < rounds; round++) {

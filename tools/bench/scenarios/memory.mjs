@@ -2,7 +2,7 @@
 // A fresh server per measurement: RSS and heap (from its `stats` line, RSS
 // cross-checked in /proc) before and after connecting N clients.
 import { LoadGenerator } from '../lib/load.mjs';
-import { accountsFor, PASSWORD, seedDataDir } from '../lib/seed.mjs';
+import { accountsFor, authFor, seedDataDir } from '../lib/seed.mjs';
 import { startServer } from '../lib/servers.mjs';
 import { log, ratio, round, sleep } from '../lib/util.mjs';
 
@@ -15,8 +15,7 @@ async function measure(kind, connections, settleMs) {
     await sleep(settleMs);
     const before = await server.stats();
     const vmBefore = server.vmRssBytes();
-    const auth = kind === 'enigma' ? { kind: 'resume', tokens: seed.sessions } : { kind: 'login', usernames: Array(connections).fill('bench'), password: PASSWORD };
-    const connection = await load.connect(kind, server.url, connections, auth);
+    const connection = await load.connect(kind, server.url, connections, authFor(kind, seed, connections));
     await sleep(settleMs);
     const after = await server.stats();
     const vmAfter = server.vmRssBytes();

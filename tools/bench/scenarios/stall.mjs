@@ -32,8 +32,7 @@ export async function stall({ quick, quietWaitMs }) {
   let server;
   try {
     server = await startServer('enigma', { dataDir: seed.dataDir, args: ['--max-buffered-bytes', String(MAX_BUFFERED_BYTES), '--ping-interval', '60000', '--ping-timeout', '60000'] });
-    const connection = await load.connect('enigma', server.url, clients, { kind: 'resume', tokens: seed.sessions });
-    if (connection.failed > 0) throw new Error(`${connection.failed} clients failed to connect: ${connection.firstError}`);
+    const connection = await load.connectAll('enigma', server.url, clients, { kind: 'resume', tokens: seed.sessions });
     log(`stall: ${clients} clients logged in in ${Math.round(connection.ms)} ms`);
     const step = (stepId, receivers) => runStep(load, server, { stepId, rate: RATE, durationMs, clients: receivers, quietWaitMs, drainMs, payloadBytes: PAYLOAD_BYTES });
     await runStep(load, server, { stepId: 1, rate: RATE, durationMs: 1000, clients, payloadBytes: PAYLOAD_BYTES }); // warm-up
