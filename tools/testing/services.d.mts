@@ -6,4 +6,8 @@ export interface RunningService {
 export function missingService(name: 'redis' | 'postgres'): string | undefined;
 export function serviceOrSkip(name: 'redis' | 'postgres'): boolean;
 export function startRedis(): Promise<RunningService>;
-export function startPostgres(): Promise<RunningService>;
+export interface PostgresService extends RunningService {
+  /** A fresh, empty database on this server; returns its URL. */
+  createDatabase(): Promise<string>;
+}
+export function startPostgres(): Promise<PostgresService>;

@@ -97,9 +97,24 @@ export async function startPostgres() {
   const port = await freePort();
   const [command, args] = run(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200']);
   const child = await startUntilReady(command, args, /ready to accept connections/, 'postgres');
+  const url = `postgres://enigma@127.0.0.1:${port}/postgres`;
+  let databases = 0;
   return {
-    url: `postgres://enigma@127.0.0.1:${port}/postgres`,
+    url,
     port,
+    /** A fresh, empty database on this server (one per test); returns its URL. */
+    async createDatabase() {
+      const { default: pg } = await import('pg');
+      const admin = new pg.Client(url);
+      await admin.connect();
+      const name = `enigma_${process.pid}_${databases++}`;
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return url.replace(/\/postgres$/, `/${name}`);
+    },
     async stop() {
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });

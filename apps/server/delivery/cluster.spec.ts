@@ -8,8 +8,7 @@ import type { PresenceEvent } from '@enigma/protocol';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { serviceOrSkip, startPostgres, startRedis, type RunningService } from '../../../tools/testing/services.mjs';
+import { serviceOrSkip, startPostgres, startRedis, type PostgresService, type RunningService } from '../../../tools/testing/services.mjs';
 import { checkDelivery, password, pause, seededRandom, seedAccounts, ServerProcess, storedMessages, Workers } from './support.js';
 
 const runs = serviceOrSkip('redis') && serviceOrSkip('postgres');
@@ -29,8 +28,7 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
 
 (runs ? describe : describe.skip)('several nodes on Redis and PostgreSQL', () => {
   let redis: RunningService;
-  let postgres: RunningService;
-  let databases = 0;
+  let postgres: PostgresService;
   const cleanups: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
@@ -46,12 +44,7 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
 
   /** A fresh database and Redis namespace (flushed) per test, and `count` nodes sharing them and one certificate. */
   async function startNodes(count: number, usernames: string[] = []): Promise<{ nodes: ServerProcess[]; database: string }> {
-    const admin = new pg.Client(postgres.url);
-    await admin.connect();
-    const name = `cluster_${process.pid}_${databases++}`;
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const database = postgres.url.replace(/\/postgres$/, `/${name}`);
+    const database = await postgres.createDatabase();
     const { Redis } = await import('ioredis');
     const flush = new Redis(redis.url);
     await flush.flushall();

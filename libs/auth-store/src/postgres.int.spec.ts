@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPasswordHasher } from '@enigma/crypto';
 import pg from 'pg';
-import { serviceOrSkip, startPostgres } from '../../../tools/testing/services.mjs';
+import { serviceOrSkip, startPostgres, type PostgresService } from '../../../tools/testing/services.mjs';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { SqlMessageStore } from './message-store.js';
 import { SqlUserStore } from './user-store.js';
@@ -13,8 +13,7 @@ const strong = 'correct-horse-battery-staple-42';
 const runs = serviceOrSkip('postgres');
 
 (runs ? describe : describe.skip)('auth-store on PostgreSQL', () => {
-  let server: Awaited<ReturnType<typeof startPostgres>>;
-  let databaseNumber = 0;
+  let server: PostgresService;
   let url: string;
   const handles: DatabaseHandle[] = [];
 
@@ -25,12 +24,7 @@ const runs = serviceOrSkip('postgres');
 
   // A fresh database per test, created on the shared server.
   beforeEach(async () => {
-    const admin = new pg.Client(server.url);
-    await admin.connect();
-    const name = `enigma_${process.pid}_${databaseNumber++}`;
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    url = server.url.replace(/\/postgres$/, `/${name}`);
+    url = await server.createDatabase();
   });
   afterEach(async () => {
     for (const handle of handles.splice(0)) await handle.close();

@@ -1,6 +1,7 @@
 // Password guessing and registration floods against a real server, from
 // several client addresses (127.0.0.x: the server sees each as its own).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as pause } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
 import { call, registered, startTestServer, strongPassword, type TestServer } from '../testing/harness.js';
 import { connectFrom } from '../testing/hostile.js';
@@ -9,7 +10,6 @@ type Reply = { type: string; retryAfterMs?: number; reason?: string };
 
 // Short windows, so that "after the window" comes within the test.
 const throttle = { accountFailures: 5, addressFailures: 20, failureWindowSeconds: 2, baseBlockSeconds: 2, maxBlockSeconds: 4, registrations: 5, registrationWindowSeconds: 3600 };
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends all requests at once (pipelined on each socket) and tallies the reply types. */
 async function tally(requests: Array<Promise<Reply>>): Promise<Record<string, number>> {

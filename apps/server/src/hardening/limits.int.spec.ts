@@ -2,6 +2,7 @@
 // sockets until it bites, and checked for what the client sees when it does.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKey } from '@enigma/crypto';
+import { setTimeout as pause } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
 import { runCommand } from '../console.js';
 import { call, frameOf, nextEvent, registered, startTestServer, strongPassword, type TestServer } from '../testing/harness.js';
@@ -180,7 +181,7 @@ describe('the slow-consumer bound', () => {
             sentBytes += frame.length;
           } else {
             expect(ack.type).toBe('RATE_LIMITED'); // the flood limit: wait as told
-            await new Promise((resolve) => setTimeout(resolve, ack.retryAfterMs));
+            await pause(ack.retryAfterMs);
           }
         }
       }),

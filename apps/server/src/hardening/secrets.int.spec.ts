@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import { startServerProcess, type Program } from '../../../../tools/testing/processes.mjs';
+import { call } from '../testing/harness.js';
 
 const alicePassword = 'Alice-s3cret-passphrase-a1f9';
 const bobPassword = 'Bob-s3cret-passphrase-77c2d';
@@ -101,7 +102,7 @@ describe('secrets at rest and in logs', () => {
     // Only the pinned certificate is trusted; its name need not match 127.0.0.1.
     const raw = io(url, { transports: ['websocket'], ca, reconnection: false, forceNew: true, checkServerIdentity: () => undefined } as Parameters<typeof io>[1]);
     await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
-    const ask = (event: string, ...args: unknown[]): Promise<{ type: string }> => raw.timeout(10_000).emitWithAck(event, ...args) as Promise<{ type: string }>;
+    const ask = (event: string, ...args: unknown[]): Promise<{ type: string }> => call(raw, event, ...args);
     expect(await ask('LOGIN_ATTEMPTING', { username: 'alice', password: alicePassword, key: chatKey })).toMatchObject({ type: 'MALFORMED_REQUEST' });
     expect(await ask('LOGIN_ATTEMPTING', { username: 'alice', password: { value: alicePassword } })).toMatchObject({ type: 'MALFORMED_REQUEST' });
     expect(await ask('RESUME_SESSION', { session: tokens[0], afterSeq: -1 })).toMatchObject({ type: 'MALFORMED_REQUEST' });
