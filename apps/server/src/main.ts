@@ -5,6 +5,9 @@ import { createLogger } from './logger.js';
 import { parseServerOptions } from './options.js';
 import { EnigmaServer } from './server.js';
 
+/** After this long a shutdown that has not finished is abandoned (exit 1, with what was still open). */
+const FORCE_EXIT_MS = 5000;
+
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -49,7 +52,13 @@ async function main(): Promise<void> {
     if (exiting) return;
     exiting = true;
     out(`shutting down (${why})...`);
-    const force = setTimeout(() => process.exit(1), 5000);
+    // A clean shutdown takes well under 2 s (connections get SHUTDOWN_GRACE_MS);
+    // if it ever hangs, say what it was waiting for instead of exiting silently.
+    const force = setTimeout(() => {
+      out(`shutdown did not finish in ${FORCE_EXIT_MS / 1000} s: still ${server.shutdownProgress() ?? 'finishing'}; exiting anyway`);
+      log.flush();
+      process.exit(1);
+    }, FORCE_EXIT_MS);
     force.unref();
     server.close().then(
       () => {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AuthStoreContainerModule, databaseHandleId, openDatabase, userStoreId, type DatabaseHandle, type UserStore } from '@enigma/auth-store';
 import { CryptoContainerModule } from '@enigma/crypto';
@@ -46,6 +46,15 @@ export interface ServerStats {
   sessions: number;
 }
 
+/**
+ * How long a clean shutdown lets open connections finish writing (the
+ * shutdown notice, a last acknowledgement) before it cuts them. A client that
+ * does not read, or a connection that never finished its TLS or socket.io
+ * handshake, would otherwise hold the process open for good: Node's
+ * `server.close()` waits for every connection to end by itself.
+ */
+export const SHUTDOWN_GRACE_MS = 1000;
+
 /** The HTTP side serves socket.io and nothing else: no listing, no stack traces. */
 function notFound(_request: IncomingMessage, response: ServerResponse): void {
   response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
@@ -60,6 +69,10 @@ function notFound(_request: IncomingMessage, response: ServerResponse): void {
 export class EnigmaServer {
   #paused = false;
   #closing: Promise<void> | undefined;
+  /** What a shutdown in progress is waiting for (for the operator, if it hangs). */
+  #shutdownStep: string | undefined;
+  /** Every open TCP connection, including ones that never became socket.io connections. */
+  readonly #sockets = new Set<NetSocket>();
   readonly #startedAt = new Date();
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
@@ -104,7 +117,15 @@ export class EnigmaServer {
 
     const relay = container.get(ChatRelay);
     relay.events.on('presenceFailed', (error) => log.warn({ err: error }, 'presence update failed'));
-    io.use((_socket, next) => (server.#paused ? next(new Error('the server is paused by its operator; try again later')) : next()));
+    http.on('connection', (socket: NetSocket) => {
+      server.#sockets.add(socket);
+      socket.once('close', () => server.#sockets.delete(socket));
+    });
+    io.use((_socket, next) => {
+      if (server.#closing !== undefined) next(new Error('the server is shutting down; try again later'));
+      else if (server.#paused) next(new Error('the server is paused by its operator; try again later'));
+      else next();
+    });
     io.on('connection', (socket) => attachSocket(socket, relay, log, cluster?.nodeId));
 
     await new Promise<void>((resolve, reject) => {
@@ -206,18 +227,46 @@ export class EnigmaServer {
     return this.database.description;
   }
 
-  /** Graceful shutdown: notice, close sockets and the database. Idempotent. */
+  /**
+   * Graceful shutdown, idempotent: everyone logged in gets the `shutdown`
+   * notice, frames already being stored are committed (and acknowledged if
+   * their connection is still there), connections are closed (cut after
+   * `SHUTDOWN_GRACE_MS` if they do not finish), then the cluster and the
+   * database. New connections are refused from the first step.
+   */
   public close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#loopDelay.disable();
+      this.#shutdownStep = 'notifying sessions and finishing frames in flight';
       this.relay.disconnectAll(this.notice('shutdown', 'The server is shutting down.'));
       await this.relay.settled();
+      this.#shutdownStep = 'closing connections';
+      // socket.io's close waits for the HTTP server, which waits for every
+      // connection to end: the ones that have not after the grace are cut.
+      const cut = setTimeout(() => this.cutConnections(), SHUTDOWN_GRACE_MS);
       await this.io.close();
+      clearTimeout(cut);
+      this.#shutdownStep = 'leaving the cluster';
       await this.cluster?.close();
+      this.#shutdownStep = 'closing the database';
       await this.database.close();
+      this.#shutdownStep = undefined;
       this.log.info('server stopped');
     })();
     return this.#closing;
+  }
+
+  /** While `close()` runs: what it is waiting for, e.g. "closing connections (2 open: 127.0.0.1, 10.0.0.7)". */
+  public shutdownProgress(): string | undefined {
+    if (this.#shutdownStep !== 'closing connections' || this.#sockets.size === 0) return this.#shutdownStep;
+    const addresses = [...new Set([...this.#sockets].map((socket) => socket.remoteAddress ?? 'unknown'))];
+    return `${this.#shutdownStep} (${this.#sockets.size} open: ${addresses.slice(0, 5).join(', ')}${addresses.length > 5 ? ', ...' : ''})`;
+  }
+
+  /** The connections still open after the grace: writing to a client that does not read, or bare TCP/TLS that socket.io never saw. */
+  private cutConnections(): void {
+    this.log.info({ connections: this.#sockets.size }, 'shutdown: cutting connections that did not close in time');
+    for (const socket of this.#sockets) socket.destroy();
   }
 
   private notice(kind: NoticeKind, text: string): { kind: NoticeKind; text: string; ts: number } {

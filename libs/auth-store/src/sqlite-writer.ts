@@ -94,6 +94,7 @@ export class SqliteWriterThread {
   /** The running thread and the statements it owes an answer for. */
   #thread: { worker: Worker; pending: Pending } | undefined;
   #nextTicket = 0;
+  #closed = false;
 
   public constructor(private readonly file: string) {}
 
@@ -103,6 +104,8 @@ export class SqliteWriterThread {
    * order of the calls.
    */
   public run<Row>(text: string, parameters: unknown[]): Promise<Row | undefined> {
+    // After close() a statement must fail, not quietly start a new thread on a file being let go.
+    if (this.#closed) return Promise.reject(new AuthStoreError('databaseUnavailable', 'the database is closed'));
     const { worker, pending } = this.#thread ?? this.start();
     const ticket = this.#nextTicket++;
     // Referenced only while statements are in flight: an idle writer must not
@@ -116,6 +119,7 @@ export class SqliteWriterThread {
 
   /** Finishes the statements already posted, then closes the connection and the thread. */
   public async close(): Promise<void> {
+    this.#closed = true;
     const thread = this.#thread;
     if (thread === undefined) return;
     this.#thread = undefined;

@@ -258,6 +258,14 @@ describe('SqlMessageStore on SQLite', () => {
     database = await openDatabase(path.join(dir, 'accounts.db')); // for afterEach
   });
 
+  it('should refuse an append that comes after close() instead of starting a new writer on a closed database', async () => {
+    await messages.append(message(1));
+    await database.close();
+    await expect(messages.append(message(2))).rejects.toMatchObject({ kind: 'databaseUnavailable' });
+    database = await openDatabase(path.join(dir, 'accounts.db')); // for afterEach
+    expect((await new SqlMessageStore(database).latest(10)).map((m) => m.seq)).toEqual([1]);
+  });
+
   it('should append to the new file after a database switch, and keep the old file as it was', async () => {
     await messages.append(message(1));
     await database.switchTo(path.join(dir, 'other.db'));

@@ -224,9 +224,15 @@ export class ChatRelay {
 
   // --- operator actions ---
 
-  /** Resolves once every presence change so far has reached the registry (before a clean shutdown). */
+  /**
+   * Resolves once every frame being stored so far is committed and broadcast,
+   * and every presence change has reached the registry (before a clean
+   * shutdown). A send that passed its session check is still in its flood
+   * check (a promise): one turn of the event loop lets it join the lane.
+   */
   public async settled(): Promise<void> {
-    await this.#lanes.presence;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.all([this.#lanes.append, this.#lanes.presence]);
   }
 
   /** Everyone online, on this node and (with a shared presence registry) on every other. */
