@@ -13,7 +13,7 @@ import { joinCluster, type Cluster } from './cluster.js';
 import { attachSocket, createSocketServer, SocketIoBroadcastPort } from './gateway.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
-import { loadCertificate, loadOrCreateSelfSigned, type TlsMaterial } from './tls.js';
+import { loadCertificate, loadOrCreateSelfSigned, TLS_SERVER_SETTINGS, type TlsMaterial } from './tls.js';
 
 /** What the console and tests see of a running server. */
 export interface ServerStatus {
@@ -93,7 +93,7 @@ export class EnigmaServer {
         : options.tls === 'self-signed'
           ? await loadOrCreateSelfSigned(options.dataDir)
           : await loadCertificate(options.tls.certPath, options.tls.keyPath);
-    const http = tls === undefined ? createHttpServer(notFound) : createHttpsServer({ cert: tls.cert, key: tls.key }, notFound);
+    const http = tls === undefined ? createHttpServer(notFound) : createHttpsServer({ ...TLS_SERVER_SETTINGS, cert: tls.cert, key: tls.key }, notFound);
     const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
     const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits }, log);
 

@@ -13,6 +13,29 @@ export interface TlsMaterial {
   created: boolean;
 }
 
+/**
+ * What the server offers in a handshake: TLS 1.2 and 1.3 only, and on 1.2
+ * only forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305).
+ * Node's default list also offers CBC suites on 1.2 (`ECDHE-RSA-AES128-SHA256`
+ * and others), the family of Lucky Thirteen and padding-oracle attacks; every
+ * client we know speaks one of these. TLS 1.3 suites are all AEAD.
+ */
+export const TLS_SERVER_SETTINGS = Object.freeze({
+  minVersion: 'TLSv1.2' as const,
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+});
+
 export const CERT_FILE = 'tls-cert.pem';
 export const KEY_FILE = 'tls-key.pem';
 
