@@ -90,10 +90,17 @@ function origins(value: string): string[] {
     });
 }
 
-/** Resolves a database argument: a postgres URL as is, a bare name inside the data dir, a path as a path. */
-export function resolveDatabase(database: string, dataDir: string): string {
+/**
+ * Resolves a database argument: a postgres URL as is, a bare name inside the
+ * data dir, an absolute path as it is. A relative path with a folder in it
+ * follows the shell's habit on the command line (`--database ./x.db`: from
+ * the working directory) but stays inside the data dir at the console, where
+ * the server's working directory means nothing to the operator.
+ */
+export function resolveDatabase(database: string, dataDir: string, relativeTo: 'cwd' | 'dataDir' = 'cwd'): string {
   if (/^postgres(ql)?:\/\//.test(database)) return database;
-  return path.isAbsolute(database) || database.includes(path.sep) ? path.resolve(database) : path.resolve(dataDir, database);
+  if (path.isAbsolute(database)) return path.resolve(database);
+  return database.includes(path.sep) && relativeTo === 'cwd' ? path.resolve(database) : path.resolve(dataDir, database);
 }
 
 export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerOptions {

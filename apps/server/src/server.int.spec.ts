@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKey, Fernet } from '@enigma/crypto';
 import { encodeFrame } from '@enigma/protocol';
+import { stat } from 'node:fs/promises';
 import { request } from 'node:https';
+import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { runCommand } from './console.js';
 import { call, collect, connect, frameOf, nextEvent, registered, startTestServer, strongPassword, type TestServer } from './testing/harness.js';
@@ -209,6 +211,18 @@ describe('the Enigma server', () => {
 });
 
 describe('the Enigma server paused and switched', () => {
+  it('should place a console database path inside the data dir, not the working directory', async () => {
+    const target = await startTestServer();
+    try {
+      const lines: string[] = [];
+      await runCommand('database archive/2026.db', target.server, (line) => void lines.push(line));
+      expect(lines).toEqual([`database: now using ${path.join(target.dataDir, 'archive', '2026.db')} (0 users)`]);
+      expect((await stat(path.join(target.dataDir, 'archive', '2026.db'))).isFile()).toBe(true);
+    } finally {
+      await target.stop();
+    }
+  });
+
   it('should refuse connections while stopped, accept them after start', async () => {
     const target = await startTestServer();
     try {

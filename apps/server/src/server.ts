@@ -221,7 +221,7 @@ export class EnigmaServer {
 
   /** `database NAME`: opens (creating and migrating) another database; sessions stay logged in. */
   public async switchDatabase(name: string): Promise<string> {
-    const target = resolveDatabase(name, this.options.dataDir);
+    const target = resolveDatabase(name, this.options.dataDir, 'dataDir');
     await this.database.switchTo(target);
     this.log.info({ database: this.database.description }, 'database switched');
     return this.database.description;

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { entities } from './entities.js';
@@ -39,8 +39,13 @@ async function createDataSource(database: string): Promise<DataSource> {
   }
   try {
     await mkdir(path.dirname(database), { recursive: true, mode: 0o700 });
+    // Created owner-only before SQLite opens it: SQLite would make it 0644
+    // (the umask), readable by every local user even in a data dir the
+    // operator made 0755, and it gives its -wal and -shm files the main
+    // file's permissions.
+    await (await open(database, 'a', 0o600)).close();
   } catch (error) {
-    throw new AuthStoreError('databaseUnavailable', `cannot create the folder for ${database}`, { cause: error });
+    throw new AuthStoreError('databaseUnavailable', `cannot create ${database} (or its folder)`, { cause: error });
   }
   return new DataSource({
     type: 'better-sqlite3',

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPasswordHasher } from '@enigma/crypto';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +210,24 @@ describe('SqlMessageStore on SQLite', () => {
   afterEach(async () => {
     await database.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('should keep the database and its WAL files readable by the owner only, even in a folder others may read', async () => {
+    const shared = path.join(dir, 'shared');
+    await mkdir(shared, { mode: 0o755 });
+    await chmod(shared, 0o755);
+    const file = path.join(shared, 'accounts.db');
+    const other = await openDatabase(file);
+    try {
+      await new SqlMessageStore(other).append(message(1));
+      const reader = new Database(file, { readonly: true }); // makes SQLite create the -shm file if it had not
+      reader.close();
+      for (const name of ['accounts.db', 'accounts.db-wal', 'accounts.db-shm']) {
+        expect({ name, mode: ((await stat(path.join(shared, name))).mode & 0o777).toString(8) }).toEqual({ name, mode: '600' });
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   it('should number messages in increasing seq and return a duplicate id with its original seq', async () => {
