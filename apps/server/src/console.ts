@@ -98,12 +98,13 @@ export const commands: Record<string, Command> = {
   },
   kick: {
     usage: 'kick NAME',
-    help: 'disconnect a user (they may log in again)',
-    run: (args, server, out) => {
+    help: 'disconnect a user; they must log in again with their password',
+    run: async (args, server, out) => {
       const name = requireName(args);
       if (name === undefined) return out('usage: kick NAME');
-      const count = server.relay.kick(name);
-      out(count === 0 ? `kick: ${name} is not online` : `kicked ${name} (${count} sessions)`);
+      const count = await server.relay.kick(name);
+      if (count === undefined) return out(`kick: no user named ${name}`);
+      out(count === 0 ? `kick: ${name} is not online (their saved sessions are revoked)` : `kicked ${name} (${count} sessions; they must log in with their password)`);
     },
   },
   ban: {

@@ -175,10 +175,14 @@ describe('the Enigma server', () => {
   it('should kick and ban from the console: notices sent, banned user refused', async () => {
     const lines: string[] = [];
     const out = (line: string): void => void lines.push(line);
-    const mallory = await registered(target, 'mallory');
+    const mallory = await connect(target);
+    const first = await call<{ type: string; session: string }>(mallory, 'REGISTER_CLIENT_', { username: 'mallory', password: strongPassword });
     const kicked = nextEvent(mallory, 'SERVER_NOTICE');
     await runCommand('kick mallory', target.server, out);
     expect(await kicked).toMatchObject({ kind: 'kicked' });
+    // The kicked client's automatic resume does not bring it back.
+    const resumer = track(await connect(target));
+    expect(await call(resumer, 'RESUME_SESSION', { session: first.session, afterSeq: 0 })).toEqual({ type: 'SESSION_EXPIRED' });
 
     const again = await connect(target);
     expect(await call(again, 'LOGIN_ATTEMPTING', { username: 'mallory', password: strongPassword })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
@@ -189,7 +193,7 @@ describe('the Enigma server', () => {
     expect(await call(third, 'LOGIN_ATTEMPTING', { username: 'mallory', password: strongPassword })).toEqual({ type: 'BANNED' });
     await runCommand('unban mallory', target.server, out);
     expect(await call(third, 'LOGIN_ATTEMPTING', { username: 'mallory', password: strongPassword })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
-    expect(lines).toEqual(expect.arrayContaining(['kicked mallory (1 sessions)', 'banned mallory', 'unbanned mallory']));
+    expect(lines).toEqual(expect.arrayContaining(['kicked mallory (1 sessions; they must log in with their password)', 'banned mallory', 'unbanned mallory']));
   });
 
   it('should answer wrong console input with one clear line', async () => {
@@ -203,7 +207,7 @@ describe('the Enigma server', () => {
     expect(lines).toEqual([
       'unknown command "frobnicate"; type help for commands',
       'usage: kick NAME',
-      'kick: nobody-online is not online',
+      'kick: no user named nobody-online',
       'ban: no user named no-such-user',
       expect.stringMatching(/^database: /),
     ]);

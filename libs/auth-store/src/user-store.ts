@@ -34,6 +34,8 @@ export interface UserStore {
   verify(username: string, password: string): Promise<VerifyResult>;
   /** False when there is no such user. Also revokes that user's sessions. */
   ban(username: string): Promise<boolean>;
+  /** Revokes every resume session of a user (they must log in with their password); false when there is no such user. */
+  revokeSessions(username: string): Promise<boolean>;
   unban(username: string): Promise<boolean>;
   isBanned(username: string): Promise<boolean>;
   list(): Promise<PublicUser[]>;
@@ -129,6 +131,13 @@ export class SqlUserStore implements UserStore {
     const row = await this.find(username);
     if (row === undefined) return false;
     await write(this.database, 'INSERT INTO bans (user_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [row.id, Date.now()]);
+    await write(this.database, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
+    return true;
+  }
+
+  public async revokeSessions(username: string): Promise<boolean> {
+    const row = await this.find(username);
+    if (row === undefined) return false;
     await write(this.database, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
     return true;
   }

@@ -144,11 +144,16 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
   });
 
   it('should kick and ban with notices, and a banned user cannot log in', async () => {
-    const mallory = await member('mallory');
-    expect(relay.kick('MALLORY')).toBe(1);
+    const mallory = peer();
+    const registered = await relay.register(mallory, { username: 'mallory', password: strong });
+    if (registered.type !== 'LOGIN_SUCCESSFUL') throw new Error(registered.type);
+    expect(await relay.kick('MALLORY')).toBe(1);
     expect(port.disconnected).toEqual([{ peerId: mallory.id, notice: expect.objectContaining({ kind: 'kicked' }) }]);
+    // A kick is not undone by the client's automatic resume: the password is needed.
+    expect(await relay.resume(peer(), { session: registered.session, afterSeq: 0 })).toEqual({ type: 'SESSION_EXPIRED' });
+    expect(await relay.kick('nobody')).toBeUndefined();
     const again = peer();
-    await relay.login(again, { username: 'mallory', password: strong });
+    expect(await relay.login(again, { username: 'mallory', password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
     expect(await relay.ban('mallory')).toBe(true);
     expect(port.disconnected[1]).toEqual({ peerId: again.id, notice: expect.objectContaining({ kind: 'banned' }) });
     expect(await relay.login(peer(), { username: 'mallory', password: strong })).toEqual({ type: 'BANNED' });

@@ -244,8 +244,15 @@ export class ChatRelay {
     return [...this.#sessions.values()].map(({ peerId, username, address, since }) => ({ peerId, username, address, since }));
   }
 
-  /** Disconnects every session of a user with a `kicked` notice; returns how many. */
-  public kick(username: string): number {
+  /**
+   * Revokes every resume session of a user, then disconnects their
+   * connections with a `kicked` notice: they may come back, but only with
+   * their password (a kick that left the tokens valid was undone by an
+   * automatic resume milliseconds later). Undefined when there is no such
+   * user; otherwise how many connections were closed.
+   */
+  public async kick(username: string): Promise<number | undefined> {
+    if (!(await this.users.revokeSessions(username))) return undefined;
     return this.disconnectUser(username, { kind: 'kicked', text: 'You were disconnected by the operator.', ts: Date.now() });
   }
 

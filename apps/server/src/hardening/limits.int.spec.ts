@@ -127,8 +127,10 @@ describe('the sessions per user', () => {
     // A socket logging in again as the same user does not count twice.
     expect(await call(first, 'LOGIN_ATTEMPTING', { username: 'busy', password: strongPassword })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
 
+    // A kick frees the places (and revokes the resume tokens: back with the password only).
     await runCommand('kick busy', target.server, () => undefined);
-    expect(await call(third, 'RESUME_SESSION', { session: login.session, afterSeq: 0 })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'busy' });
+    expect(await call(third, 'RESUME_SESSION', { session: login.session, afterSeq: 0 })).toEqual({ type: 'SESSION_EXPIRED' });
+    expect(await call(third, 'LOGIN_ATTEMPTING', { username: 'busy', password: strongPassword })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'busy' });
   });
 });
 
