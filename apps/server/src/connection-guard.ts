@@ -62,10 +62,16 @@ export class ConnectionGuard {
   readonly #overBound = new Map<EngineConnection, number>();
   #sweeper: NodeJS.Timeout | undefined;
 
+  readonly #ownHostNames: ReadonlySet<string>;
+
+  /** @param ownHostNames the names a same-origin client may use (`ownHostNames()` in addresses.ts). */
   public constructor(
     private readonly limits: ServerLimits,
     private readonly log: Logger,
-  ) {}
+    ownHostNames: readonly string[],
+  ) {
+    this.#ownHostNames = new Set(ownHostNames);
+  }
 
   /** Open connections (and handshakes under way) from one address, or in total. */
   public connections(address?: string): number {
@@ -76,7 +82,7 @@ export class ConnectionGuard {
   /** engine.io `allowRequest`: runs for each new handshake (not for later polls of a session). */
   public readonly allowRequest = (request: IncomingMessage, callback: AllowRequestCallback): void => {
     const origin = request.headers.origin;
-    if (origin !== undefined && !this.originAllowed(origin, request.headers.host)) {
+    if (origin !== undefined && !this.originAllowed(origin, request.socket.localPort)) {
       callback(`connections from the web origin ${origin.slice(0, 100)} are not allowed`, false);
       return;
     }
@@ -147,15 +153,22 @@ export class ConnectionGuard {
     setImmediate(() => socket.conn.close());
   };
 
-  private originAllowed(origin: string, host: string | undefined): boolean {
+  private originAllowed(origin: string, localPort: number | undefined): boolean {
     if (this.limits.allowedOrigins.includes(origin)) return true;
     // Same origin: a non-browser client that names the server itself (python's
-    // websocket-client sends `Origin: https://<host>` by default).
+    // websocket-client sends `Origin: https://<host>` by default). "Itself"
+    // means one of the server's own names and the port the connection came
+    // in on, never what the `Host` header says: a DNS-rebinding page at
+    // http://evil.example:7777, resolved to this machine, sends
+    // `evil.example:7777` as both its Origin and its Host.
+    let url: URL;
     try {
-      return host !== undefined && new URL(origin).host === host.toLowerCase();
+      url = new URL(origin);
     } catch {
       return false;
     }
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    return port === localPort && this.#ownHostNames.has(url.hostname.toLowerCase().replace(/^\[|\]$/g, ''));
   }
 
   /**

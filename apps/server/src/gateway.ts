@@ -18,6 +18,8 @@ export interface GatewayOptions {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   limits: ServerLimits;
+  /** The server's own host names (`ownHostNames()`): a browser origin naming one of them, on this port, is the server itself. */
+  ownHostNames: readonly string[];
 }
 
 /** Fan-out over socket.io: a broadcast is one `emit` to the chat room, encoded once. */
@@ -47,7 +49,7 @@ export class SocketIoBroadcastPort implements BroadcastPort {
  */
 export function createSocketServer(httpServer: HttpServer, options: GatewayOptions, log: Logger): EnigmaServer {
   const { limits } = options;
-  const guard = new ConnectionGuard(limits, log);
+  const guard = new ConnectionGuard(limits, log, options.ownHostNames);
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
     serveClient: false,
     // A frame plus JSON framing; anything larger is cut off by engine.io itself.

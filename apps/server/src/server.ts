@@ -8,7 +8,7 @@ import { CryptoContainerModule } from '@enigma/crypto';
 import { DEFAULT_LIMITS, ProtocolContainerModule, type NoticeKind } from '@enigma/protocol';
 import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule } from '@enigma/relay';
 import { Container } from 'inversify';
-import { reachableAddresses } from './addresses.js';
+import { ownHostNames, reachableAddresses } from './addresses.js';
 import { joinCluster, type Cluster } from './cluster.js';
 import { attachSocket, createSocketServer, SocketIoBroadcastPort } from './gateway.js';
 import type { Logger } from './logger.js';
@@ -95,7 +95,11 @@ export class EnigmaServer {
           : await loadCertificate(options.tls.certPath, options.tls.keyPath);
     const http = tls === undefined ? createHttpServer(notFound) : createHttpsServer({ ...TLS_SERVER_SETTINGS, cert: tls.cert, key: tls.key }, notFound);
     const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
-    const io = createSocketServer(http, { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits }, log);
+    const io = createSocketServer(
+      http,
+      { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits, ownHostNames: ownHostNames(options.host, tls?.cert) },
+      log,
+    );
 
     const cluster = options.redisUrl === undefined ? undefined : await joinCluster(options.redisUrl, log);
     if (cluster !== undefined) io.adapter(cluster.adapter);

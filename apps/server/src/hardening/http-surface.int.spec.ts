@@ -123,3 +123,30 @@ describe('the HTTP surface with --allowed-origins', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
+
+describe('the HTTP surface without TLS (behind a proxy, or in development)', () => {
+  let target: TestServer;
+  beforeAll(async () => {
+    target = await startTestServer({ tls: 'off' });
+  });
+  afterAll(() => target.stop());
+
+  it('should refuse a DNS-rebinding page, which names itself in both Origin and Host', async () => {
+    const port = new URL(target.url).port;
+    const rebinding = { origin: `http://evil.example:${port}`, host: `evil.example:${port}` };
+    const handshake = await rawRequest(target, 'GET', '/socket.io/?EIO=4&transport=polling', rebinding);
+    expect(handshake.status).toBe(403);
+    const upgrade = await rawUpgrade(target, { headers: rebinding });
+    expect(upgrade).toMatchObject({ upgraded: false, status: 400 });
+  });
+
+  it('should still accept a client that names the server by its own address or localhost, on its port', async () => {
+    const port = new URL(target.url).port;
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      const handshake = await rawRequest(target, 'GET', '/socket.io/?EIO=4&transport=polling', { origin });
+      expect({ origin, status: handshake.status }).toEqual({ origin, status: 200 });
+    }
+    const otherPort = await rawRequest(target, 'GET', '/socket.io/?EIO=4&transport=polling', { origin: `http://127.0.0.1:${Number(port) + 1}` });
+    expect(otherPort.status).toBe(403);
+  });
+});

@@ -1,7 +1,7 @@
 // Helpers for the hardening suites (src/hardening): clients from chosen
 // loopback addresses, raw HTTP(S) requests and WebSocket upgrades.
 import { request as httpsRequest } from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { Socket as NetSocket } from 'node:net';
 import { io as connectClient, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { TestServer } from './harness.js';
@@ -42,11 +42,14 @@ export interface RawResponse {
   body: string;
 }
 
-/** One HTTPS request with a raw path (no normalisation) and chosen headers. */
+/** HTTPS, or plain HTTP for a server started with `tls: 'off'`. */
+const requestFor = (target: TestServer): typeof httpsRequest => (target.url.startsWith('http:') ? httpRequest : httpsRequest);
+
+/** One HTTP(S) request with a raw path (no normalisation) and chosen headers. */
 export function rawRequest(target: TestServer, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
   const { hostname, port } = new URL(target.url);
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: hostname, port, method, path, headers, ca: target.ca, agent: false }, (res) => {
+    const req = requestFor(target)({ host: hostname, port, method, path, headers, ca: target.ca, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -66,7 +69,7 @@ export type UpgradeOutcome = { upgraded: true; socket: NetSocket; headers: Incom
 export function rawUpgrade(target: TestServer, options: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<UpgradeOutcome> {
   const { hostname, port } = new URL(target.url);
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({
+    const req = requestFor(target)({
       host: hostname,
       port,
       path: '/socket.io/?EIO=4&transport=websocket',
