@@ -10,8 +10,9 @@ import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule } 
 import { Container } from 'inversify';
 import { reachableAddresses } from './addresses.js';
 import { joinCluster, type Cluster } from './cluster.js';
-import { attachSocket, createSocketServer, SocketIoBroadcastPort } from './gateway.js';
+import { attachSocket, createSocketServer, SocketIoBroadcastPort, watchDeliveries } from './gateway.js';
 import type { Logger } from './logger.js';
+import { MetricsListener, reachabilityProbe, ServerMetrics } from './metrics.js';
 import { DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
 import { loadCertificate, loadOrCreateSelfSigned, type TlsMaterial } from './tls.js';
 
@@ -62,6 +63,8 @@ export class EnigmaServer {
   #closing: Promise<void> | undefined;
   readonly #startedAt = new Date();
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  /** With --metrics-port: the metrics and their listener. */
+  #metrics: { metrics: ServerMetrics; listener?: MetricsListener } | undefined;
 
   private constructor(
     private readonly options: ServerOptions,
@@ -105,7 +108,8 @@ export class EnigmaServer {
     const relay = container.get(ChatRelay);
     relay.events.on('presenceFailed', (error) => log.warn({ err: error }, 'presence update failed'));
     io.use((_socket, next) => (server.#paused ? next(new Error('the server is paused by its operator; try again later')) : next()));
-    io.on('connection', (socket) => attachSocket(socket, relay, log, cluster?.nodeId));
+    const metrics = options.metricsPort === undefined ? undefined : server.instrument();
+    io.on('connection', (socket) => attachSocket(socket, relay, log, cluster?.nodeId, metrics));
 
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -114,8 +118,45 @@ export class EnigmaServer {
         resolve();
       });
     });
+    if (metrics !== undefined) {
+      const address = { host: options.metricsHost ?? '127.0.0.1', port: options.metricsPort ?? 0 };
+      const listener = await MetricsListener.start(address, metrics, () => server.notReady(metrics), log).catch(async (error: unknown) => {
+        await server.close();
+        throw error;
+      });
+      server.#metrics = { metrics, listener };
+    }
     log.info({ port: server.port, tls: tls !== undefined, database: database.description }, 'server started');
     return server;
+  }
+
+  /** The metrics: replies (through the gateway), deliveries, write latency, gauges read when scraped. */
+  private instrument(): ServerMetrics {
+    const cluster = this.cluster;
+    const metrics = new ServerMetrics({
+      connections: () => this.io.engine.clientsCount,
+      sessions: () => this.relay.sessions().length,
+      reachability: reachabilityProbe(() => this.database.current().query('SELECT 1'), cluster && (() => cluster.ping())),
+      clustered: cluster !== undefined,
+    });
+    if (!watchDeliveries(this.io, (recipients) => metrics.delivered(recipients))) this.log.warn('enigma_deliveries_total is unavailable with this socket.io-adapter');
+    this.database.observeWrites(metrics.wrote);
+    this.#metrics = { metrics };
+    return metrics;
+  }
+
+  /** Why /readyz answers 503 (empty: ready): paused or shutting down, the database or Redis not answering. */
+  private async notReady(metrics: ServerMetrics): Promise<string[]> {
+    const reasons = this.#closing !== undefined ? ['shutting down'] : this.#paused ? ['paused by the operator'] : [];
+    const { database, redis } = await metrics.reachability();
+    if (!database) reasons.push('database unreachable');
+    if (redis === false) reasons.push('redis unreachable');
+    return reasons;
+  }
+
+  /** http://127.0.0.1:PORT/metrics with --metrics-port, else undefined. */
+  public get metricsUrl(): string | undefined {
+    return this.#metrics?.listener?.url;
   }
 
   public get relay(): ChatRelay {
@@ -216,8 +257,14 @@ export class EnigmaServer {
       await this.cluster?.close();
       await this.database.close();
       this.log.info('server stopped');
-    })();
+    })().finally(() => this.stopMetrics());
     return this.#closing;
+  }
+
+  /** Last: /readyz says "shutting down" while the rest closes. */
+  private async stopMetrics(): Promise<void> {
+    this.#metrics?.metrics.close();
+    await this.#metrics?.listener?.close();
   }
 
   private notice(kind: NoticeKind, text: string): { kind: NoticeKind; text: string; ts: number } {
