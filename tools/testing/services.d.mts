@@ -5,7 +5,11 @@ export interface RunningService {
 }
 export function missingService(name: 'redis' | 'postgres'): string | undefined;
 export function serviceOrSkip(name: 'redis' | 'postgres'): boolean;
-export function startRedis(): Promise<RunningService>;
+export interface RedisService extends RunningService {
+  /** SIGKILL: Redis gone without a goodbye. */
+  kill(): Promise<void>;
+}
+export function startRedis(): Promise<RedisService>;
 export interface PostgresService extends RunningService {
   /** A fresh, empty database on this server; returns its URL. */
   createDatabase(): Promise<string>;

@@ -111,18 +111,37 @@ export class RedisPresence implements PresenceRegistry {
   }
 }
 
+/**
+ * ioredis with a handler on every command's promise. socket.io's Redis
+ * adapter sends commands without waiting for them (PUBLISH on every
+ * broadcast, UNSUBSCRIBE on close); while Redis is down they fail after
+ * `maxRetriesPerRequest` reconnection attempts, and an unobserved rejection
+ * ends the process (socketio/socket.io-redis-adapter#513, the same in its
+ * emitter #139). Whoever waits for a command still gets its error; the
+ * connection errors themselves are logged (`redis connection error`).
+ */
+class TolerantRedis extends Redis {
+  public override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
+    const result = super.sendCommand(...args);
+    if (result instanceof Promise) result.catch(() => undefined);
+    return result;
+  }
+}
+
 export interface Cluster {
   nodeId: string;
   adapter: ReturnType<typeof createAdapter>;
   limiters: LimiterFactory;
   presence: RedisPresence;
+  /** Resolves when both connections are up and Redis answers PING; rejects at once while either is down (for /readyz). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Connects to Redis (failing fast with a clear error when it is not there). */
 export async function joinCluster(redisUrl: string, log: Logger): Promise<Cluster> {
   const connect = async (): Promise<Redis> => {
-    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+    const client = new TolerantRedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true });
     let lastError: Error | undefined;
     client.on('error', (error: Error) => {
       lastError = error;
@@ -147,6 +166,11 @@ export async function joinCluster(redisUrl: string, log: Logger): Promise<Cluste
     adapter: createAdapter(pub, sub, { key: `${PREFIX}socket.io` }),
     limiters: (options) => new RateLimiterRedis({ storeClient: pub, ...options, keyPrefix: `${PREFIX}${options.keyPrefix}` }),
     presence,
+    async ping() {
+      // Not queued while disconnected: a probe wants "down" now, not a PING sent on reconnect.
+      if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error('not connected to Redis');
+      await pub.ping();
+    },
     async close() {
       await presence.leave().catch(() => undefined);
       pub.disconnect();

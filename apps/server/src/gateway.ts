@@ -22,6 +22,34 @@ export interface GatewayOptions {
   ownHostNames: readonly string[];
 }
 
+/** Told the type of every reply to a client event, or `SERVER_ERROR` when its handler failed (metrics). Runs per frame: keep it cheap. */
+export interface ReplyObserver {
+  replied(event: keyof ClientToServerEvents, type: unknown): void;
+}
+export const SERVER_ERROR = 'SERVER_ERROR';
+
+/**
+ * Calls `count` once per relayed frame (`SERVER_TO_CLIENT`) with the number
+ * of its recipients on this node, whichever node relayed it: both paths (this
+ * node's `emit`, the Redis adapter's message from another node) end in the
+ * in-memory adapter's `broadcast`, which encodes the packet once, then writes
+ * it to every socket of the room. The hook sits on that one encode, so it
+ * costs nothing per recipient. `_encode` is socket.io-adapter 2.x's private
+ * method: returns false (and counts nothing) when it is gone; the metrics
+ * test notices.
+ */
+export function watchDeliveries(io: EnigmaServer, count: (recipients: number) => void): boolean {
+  type Encode = (packet: { data?: unknown }, options: unknown) => unknown;
+  const adapter = io.of('/').adapter as unknown as { rooms: Map<string, Set<string>>; _encode?: Encode };
+  const encode = adapter._encode;
+  if (typeof encode !== 'function') return false;
+  adapter._encode = function (this: unknown, packet, options) {
+    if (Array.isArray(packet.data) && packet.data[0] === 'SERVER_TO_CLIENT') count(adapter.rooms.get(CHAT_ROOM)?.size ?? 0);
+    return encode.call(this, packet, options);
+  };
+  return true;
+}
+
 /** Fan-out over socket.io: a broadcast is one `emit` to the chat room, encoded once. */
 export class SocketIoBroadcastPort implements BroadcastPort {
   public constructor(private readonly io: EnigmaServer) {}
@@ -103,10 +131,15 @@ const malformedFrame: MalformedReply = (reason) => ({ type: 'MALFORMED_FRAME', r
  * Wires one socket's events to the relay. The acknowledgement is taken from
  * the last argument; an event must carry exactly one payload besides it.
  */
-export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger, nodeId?: string): void {
+export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger, nodeId?: string, observer?: ReplyObserver): void {
   const peer: Peer = { id: socket.id, address: socket.handshake.address };
 
   const on = (event: keyof ClientToServerEvents, handle: Handler, malformed: MalformedReply): void => {
+    // Every reply to this event passes here (the observer counts them by type).
+    const answer = (ack: ((reply: unknown) => void) | undefined, reply: unknown, type: unknown = (reply as { type?: unknown }).type): void => {
+      observer?.replied(event, type);
+      ack?.(reply);
+    };
     // socket.io's typed `on` cannot express "any arguments"; the payload is
     // validated by the relay, so the listener takes `unknown[]` on purpose.
     (socket as unknown as Socket).on(event, (...args: unknown[]) => {
@@ -114,7 +147,7 @@ export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger
       const ack = typeof last === 'function' ? (last as (reply: unknown) => void) : undefined;
       const payloadCount = ack === undefined ? args.length : args.length - 1;
       if (payloadCount !== 1) {
-        ack?.(malformed(payloadCount === 0 ? 'the event carries no payload' : 'the event carries more than one payload'));
+        answer(ack, malformed(payloadCount === 0 ? 'the event carries no payload' : 'the event carries more than one payload'));
         return;
       }
       handle(peer, args[0]).then(
@@ -124,11 +157,11 @@ export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger
           if (socket.disconnected) relay.disconnected(peer);
           // What `who` shows, on this node and (through the adapter) on the others.
           if (isLoginSuccessful(reply)) Object.assign(socket.data, { username: reply.username, since: Date.now(), node: nodeId });
-          ack?.(reply);
+          answer(ack, reply);
         },
         (error: unknown) => {
           log.error({ err: error, event, peer: peer.id }, 'request failed');
-          ack?.(malformed('the server could not handle this request; try again'));
+          answer(ack, malformed('the server could not handle this request; try again'), SERVER_ERROR);
         },
       );
     });

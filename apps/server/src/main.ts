@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   out('Enigma server (blind relay) is up');
   out(`database: ${status.database} (${await server.users.count()} users)`);
   for (const url of status.urls) out(`listening on ${url}`);
+  if (server.metricsUrl !== undefined) out(`metrics on ${server.metricsUrl}`);
   if (status.fingerprint !== undefined) out(`TLS certificate fingerprint (SHA-256): ${status.fingerprint}`);
   out('type help for commands');
 

@@ -31,7 +31,15 @@ describe(parseServerOptions, () => {
     expect(parseServerOptions([]).limits).toEqual(expected);
   });
 
+  it('should have no metrics listener unless asked, on loopback by default, from flags or ENIGMA_METRICS_*', () => {
+    expect(parseServerOptions([])).toMatchObject({ metricsPort: undefined, metricsHost: '127.0.0.1' });
+    expect(parseServerOptions(['--metrics-port', '0'])).toMatchObject({ metricsPort: 0, metricsHost: '127.0.0.1' });
+    Object.assign(process.env, { ENIGMA_METRICS_PORT: '9464', ENIGMA_METRICS_HOST: '10.0.0.5' });
+    expect(parseServerOptions([])).toMatchObject({ metricsPort: 9464, metricsHost: '10.0.0.5' });
+  });
+
   it.each([
+    ['--metrics-port', '70000', /whole number from 0 to 65535/],
     ['--max-sessions-per-user', '0', /whole number from 1/],
     ['--max-buffered-bytes', '1000', /whole number from 65536/],
     ['--login-timeout', 'soon', /whole number/],

@@ -22,6 +22,10 @@ export interface ServerOptions {
   throttle?: Partial<ThrottleOptions>;
   /** Connection and session limits (docs/security.md, "Limits"); unset fields take `DEFAULT_SERVER_LIMITS`. */
   limits?: Partial<ServerLimits>;
+  /** A second, plain-HTTP listener for /metrics, /healthz, /readyz (docs/operations.md); unset: none. 0 picks a free port. */
+  metricsPort?: number;
+  /** Its address: loopback unless the operator names a private one (docs/security.md). */
+  metricsHost?: string;
 }
 
 /** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
@@ -137,6 +141,8 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
         .default(DEFAULT_SERVER_LIMITS.maxBufferedBytes),
     )
     .addOption(new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself').env('ENIGMA_ALLOWED_ORIGINS').argParser(origins))
+    .addOption(new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz over plain HTTP on this port; 0 picks a free one').env('ENIGMA_METRICS_PORT').argParser(integer(0, 65535)))
+    .addOption(new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)').env('ENIGMA_METRICS_HOST').default('127.0.0.1'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
@@ -163,6 +169,8 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     maxSessionsPerUser: number;
     maxBufferedBytes: number;
     allowedOrigins?: string[];
+    metricsPort?: number;
+    metricsHost: string;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -201,5 +209,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
       maxBufferedBytes: flags.maxBufferedBytes,
       allowedOrigins: flags.allowedOrigins ?? [],
     },
+    metricsPort: flags.metricsPort,
+    metricsHost: flags.metricsHost,
   };
 }

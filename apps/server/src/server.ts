@@ -10,8 +10,9 @@ import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule } 
 import { Container } from 'inversify';
 import { ownHostNames, reachableAddresses } from './addresses.js';
 import { joinCluster, type Cluster } from './cluster.js';
-import { attachSocket, createSocketServer, SocketIoBroadcastPort } from './gateway.js';
+import { attachSocket, createSocketServer, SocketIoBroadcastPort, watchDeliveries } from './gateway.js';
 import type { Logger } from './logger.js';
+import { MetricsListener, reachabilityProbe, ServerMetrics } from './metrics.js';
 import { DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
 import { loadCertificate, loadOrCreateSelfSigned, TLS_SERVER_SETTINGS, type TlsMaterial } from './tls.js';
 
@@ -75,6 +76,8 @@ export class EnigmaServer {
   readonly #sockets = new Set<NetSocket>();
   readonly #startedAt = new Date();
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  /** With --metrics-port: the metrics and their listener. */
+  #metrics: { metrics: ServerMetrics; listener?: MetricsListener } | undefined;
 
   private constructor(
     private readonly options: ServerOptions,
@@ -130,7 +133,8 @@ export class EnigmaServer {
       else if (server.#paused) next(new Error('the server is paused by its operator; try again later'));
       else next();
     });
-    io.on('connection', (socket) => attachSocket(socket, relay, log, cluster?.nodeId));
+    const metrics = options.metricsPort === undefined ? undefined : server.instrument();
+    io.on('connection', (socket) => attachSocket(socket, relay, log, cluster?.nodeId, metrics));
 
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -139,8 +143,45 @@ export class EnigmaServer {
         resolve();
       });
     });
+    if (metrics !== undefined) {
+      const address = { host: options.metricsHost ?? '127.0.0.1', port: options.metricsPort ?? 0 };
+      const listener = await MetricsListener.start(address, metrics, () => server.notReady(metrics), log).catch(async (error: unknown) => {
+        await server.close();
+        throw error;
+      });
+      server.#metrics = { metrics, listener };
+    }
     log.info({ port: server.port, tls: tls !== undefined, database: database.description }, 'server started');
     return server;
+  }
+
+  /** The metrics: replies (through the gateway), deliveries, write latency, gauges read when scraped. */
+  private instrument(): ServerMetrics {
+    const cluster = this.cluster;
+    const metrics = new ServerMetrics({
+      connections: () => this.io.engine.clientsCount,
+      sessions: () => this.relay.sessions().length,
+      reachability: reachabilityProbe(() => this.database.current().query('SELECT 1'), cluster && (() => cluster.ping())),
+      clustered: cluster !== undefined,
+    });
+    if (!watchDeliveries(this.io, (recipients) => metrics.delivered(recipients))) this.log.warn('enigma_deliveries_total is unavailable with this socket.io-adapter');
+    this.database.observeWrites(metrics.wrote);
+    this.#metrics = { metrics };
+    return metrics;
+  }
+
+  /** Why /readyz answers 503 (empty: ready): paused or shutting down, the database or Redis not answering. */
+  private async notReady(metrics: ServerMetrics): Promise<string[]> {
+    const reasons = this.#closing !== undefined ? ['shutting down'] : this.#paused ? ['paused by the operator'] : [];
+    const { database, redis } = await metrics.reachability();
+    if (!database) reasons.push('database unreachable');
+    if (redis === false) reasons.push('redis unreachable');
+    return reasons;
+  }
+
+  /** http://127.0.0.1:PORT/metrics with --metrics-port, else undefined. */
+  public get metricsUrl(): string | undefined {
+    return this.#metrics?.listener?.url;
   }
 
   public get relay(): ChatRelay {
@@ -256,7 +297,7 @@ export class EnigmaServer {
       await this.database.close();
       this.#shutdownStep = undefined;
       this.log.info('server stopped');
-    })();
+    })().finally(() => this.stopMetrics());
     return this.#closing;
   }
 
@@ -271,6 +312,12 @@ export class EnigmaServer {
   private cutConnections(): void {
     this.log.info({ connections: this.#sockets.size }, 'shutdown: cutting connections that did not close in time');
     for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** Last: /readyz says "shutting down" while the rest closes. */
+  private async stopMetrics(): Promise<void> {
+    this.#metrics?.metrics.close();
+    await this.#metrics?.listener?.close();
   }
 
   private notice(kind: NoticeKind, text: string): { kind: NoticeKind; text: string; ts: number } {

@@ -7,6 +7,13 @@ import { migrations } from './migrations.js';
 import { usernameKey } from './policy.js';
 import { SQLITE_PRAGMAS, SqliteWriterThread } from './sqlite-writer.js';
 
+/**
+ * Told how long a write took, in seconds, from the call until it was
+ * committed. For metrics (the server's write-latency histogram): it is called
+ * on the event loop for every write, so it must be cheap and must not throw.
+ */
+export type WriteObserver = (seconds: number) => void;
+
 /** The database in use, switchable at run time (the console's `database` command). */
 export interface DatabaseHandle {
   /** The SQLite path, or the PostgreSQL host/database (never the password). */
@@ -22,6 +29,14 @@ export interface DatabaseHandle {
   /** Opens (creating) and migrates another database, then swaps; on failure the old one stays. */
   switchTo(database: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Sets (or, with undefined, removes) the one observer of write latency: every
+   * statement of the SQLite writer thread, every PostgreSQL `write()` and
+   * message append. It follows the handle across `switchTo`.
+   */
+  observeWrites(observer: WriteObserver | undefined): void;
+  /** Runs a write, reporting its duration to the observer when it succeeds (the stores' PostgreSQL writes). */
+  timeWrite<T>(work: () => Promise<T>): Promise<T>;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
@@ -155,7 +170,7 @@ export async function sql<Row = Record<string, unknown>>(dataSource: DataSource,
 export async function write(database: DatabaseHandle, text: string, parameters: unknown[] = []): Promise<void> {
   const writer = database.writer();
   if (writer !== undefined) await writer.run(text, parameters);
-  else await sql(database.current(), text, parameters);
+  else await database.timeWrite(() => sql(database.current(), text, parameters));
 }
 
 /** Runs `work` in one transaction on one connection; rolled back if it throws. */
@@ -174,17 +189,33 @@ export async function transaction<T>(dataSource: DataSource, work: (query: Query
   }
 }
 
-const writerFor = (database: string): SqliteWriterThread | undefined => (POSTGRES_URL.test(database) ? undefined : new SqliteWriterThread(database));
-
 class SwitchableDatabase implements DatabaseHandle {
   #dataSource: DataSource;
   #description: string;
   #writer: SqliteWriterThread | undefined;
+  #observer: WriteObserver | undefined;
+  readonly #committed = (seconds: number): void => this.#observer?.(seconds);
 
   public constructor(dataSource: DataSource, database: string) {
     this.#dataSource = dataSource;
     this.#description = describe(database);
-    this.#writer = writerFor(database);
+    this.#writer = this.writerFor(database);
+  }
+
+  public observeWrites(observer: WriteObserver | undefined): void {
+    this.#observer = observer;
+  }
+
+  public async timeWrite<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#observer === undefined) return work();
+    const started = performance.now();
+    const result = await work();
+    this.#observer?.((performance.now() - started) / 1000);
+    return result;
+  }
+
+  private writerFor(database: string): SqliteWriterThread | undefined {
+    return POSTGRES_URL.test(database) ? undefined : new SqliteWriterThread(database, this.#committed);
   }
 
   public get description(): string {
@@ -208,7 +239,7 @@ class SwitchableDatabase implements DatabaseHandle {
     const previous = { dataSource: this.#dataSource, writer: this.#writer };
     this.#dataSource = next;
     this.#description = describe(database);
-    this.#writer = writerFor(database);
+    this.#writer = this.writerFor(database);
     // Writes already posted to the old database finish there first.
     await previous.writer?.close();
     if (previous.dataSource !== next) await previous.dataSource.destroy().catch(() => undefined);

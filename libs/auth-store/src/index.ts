@@ -3,7 +3,7 @@
 export { AuthStoreContainerModule, databaseHandleId } from './auth-store.module.js';
 export type { AuthStoreOptions } from './auth-store.module.js';
 export { openDatabase } from './database.js';
-export type { DatabaseHandle } from './database.js';
+export type { DatabaseHandle, WriteObserver } from './database.js';
 export { Ban, entities, Message, Session, User, UserName } from './entities.js';
 export { CreateEnigmaTables1764000000000, migrations } from './migrations.js';
 export { messageStoreId, SqlMessageStore } from './message-store.js';

@@ -74,7 +74,7 @@ export class SqlMessageStore implements MessageStore {
       writer !== undefined
         ? // SQLite: committed (and fsync'd) on the writer thread, off the event loop.
           await writer.run<{ seq: number | string }>(insert, parameters)
-        : await this.afterPreviousAppend(() => appendOnPostgres(db, insert, parameters));
+        : await this.database.timeWrite(() => this.afterPreviousAppend(() => appendOnPostgres(db, insert, parameters)));
     if (row !== undefined) return { type: 'appended', message: { ...message, seq: Number(row.seq) } };
     const existing = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE id = ?`, [message.id]);
     return { type: 'duplicate', message: toMessage(existing.records[0]!) };

@@ -77,4 +77,21 @@ const runs = serviceOrSkip('postgres');
     expect(page.map((m) => m.seq)).toEqual([...seqs].sort((x, y) => x - y));
     expect(await stores[1]!.lastSeq()).toBe(Math.max(...seqs));
   });
+
+  it('should tell the write observer each message append and user-store write, not a refused one', async () => {
+    const database = await open();
+    const seen: number[] = [];
+    database.observeWrites((seconds) => seen.push(seconds));
+    const messages = new SqlMessageStore(database);
+    await messages.append({ id: 'a'.repeat(32), from: 'bob', ts: 1, frame: 'frame' });
+    expect(seen).toHaveLength(1);
+    // A duplicate session id: refused by the primary key, and not reported.
+    await expect(database.timeWrite(() => database.current().query("INSERT INTO sessions VALUES ('s', 'h1', 1, 0), ('s', 'h2', 1, 0)"))).rejects.toThrow();
+    expect(seen).toHaveLength(1);
+    const users = new SqlUserStore(database, hasher, { sessionTtlMs: 60_000, minPasswordLength: 12 });
+    await users.register('bob', strong);
+    await users.issueSession({ id: 1, username: 'bob' });
+    expect(seen).toHaveLength(2);
+    expect(seen.every((seconds) => seconds > 0 && seconds < 60)).toBe(true);
+  });
 });

@@ -88,7 +88,7 @@ interface Reply {
  * still means the row is on disk. Readers on the main connection see each
  * commit as soon as it is made (WAL).
  */
-type Pending = Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void }>;
+type Pending = Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void; posted: number }>;
 
 export class SqliteWriterThread {
   /** The running thread and the statements it owes an answer for. */
@@ -96,7 +96,15 @@ export class SqliteWriterThread {
   #nextTicket = 0;
   #closed = false;
 
-  public constructor(private readonly file: string) {}
+  /**
+   * @param committed told each committed statement's round trip in seconds,
+   *   from the call to the commit (waiting for a group commit included: what
+   *   the caller waited). For metrics: cheap, and must not throw.
+   */
+  public constructor(
+    private readonly file: string,
+    private readonly committed?: (seconds: number) => void,
+  ) {}
 
   /**
    * Runs `text` with `parameters`; resolves with the first row it returns
@@ -112,7 +120,7 @@ export class SqliteWriterThread {
     // keep a process that is done alive, a busy one must.
     if (pending.size === 0) worker.ref();
     return new Promise<Row | undefined>((resolve, reject) => {
-      pending.set(ticket, { resolve: resolve as (row: unknown) => void, reject });
+      pending.set(ticket, { resolve: resolve as (row: unknown) => void, reject, posted: performance.now() });
       worker.postMessage({ ticket, text, parameters });
     });
   }
@@ -133,12 +141,17 @@ export class SqliteWriterThread {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver, pragmas: SQLITE_PRAGMAS } });
     const thread = { worker, pending: new Map() as Pending };
     worker.on('message', (replies: Reply[]) => {
+      const now = performance.now();
       for (const reply of replies) {
         const waiting = thread.pending.get(reply.ticket);
         if (waiting === undefined) continue;
         thread.pending.delete(reply.ticket);
-        if (reply.error === undefined) waiting.resolve(reply.row);
-        else waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+        if (reply.error === undefined) {
+          this.committed?.((now - waiting.posted) / 1000);
+          waiting.resolve(reply.row);
+        } else {
+          waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+        }
       }
       if (thread.pending.size === 0) worker.unref();
     });

@@ -307,6 +307,21 @@ describe('SqlMessageStore on SQLite', () => {
     expect((await messages.latest(10)).map((m) => m.seq)).toEqual([1, 2]);
   });
 
+  it('should tell the write observer each committed write (not a refused one), on the new file after a switch too, until it is removed', async () => {
+    const seen: number[] = [];
+    database.observeWrites((seconds) => seen.push(seconds));
+    await messages.append(message(1));
+    await expect(database.writer()!.run('INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, NULL)', ['x', 'a', 1])).rejects.toThrow();
+    expect(seen).toHaveLength(1);
+    await database.switchTo(path.join(dir, 'other.db'));
+    await messages.append(message(2));
+    expect(seen).toHaveLength(2);
+    expect(seen.every((seconds) => seconds > 0 && seconds < 60)).toBe(true);
+    database.observeWrites(undefined);
+    await messages.append(message(3));
+    expect(seen).toHaveLength(2);
+  });
+
   it('should fail writes with databaseUnavailable when the writer thread cannot open the file, and try again on the next write', async () => {
     const file = path.join(dir, 'missing-folder', 'x.db');
     const writer = new SqliteWriterThread(file);
