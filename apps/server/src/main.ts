@@ -5,6 +5,12 @@ import { createLogger } from './logger.js';
 import { parseServerOptions } from './options.js';
 import { EnigmaServer } from './server.js';
 
+const REGISTRATION_HINT = {
+  open: 'open (anyone who reaches this server may register; see --registration)',
+  invite: 'by invite only (console: invite create)',
+  closed: 'closed (members log in; nobody new may register)',
+} as const;
+
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
   const status = server.status();
   out('Enigma server (blind relay) is up');
   out(`database: ${status.database} (${await server.users.count()} users)`);
+  out(`registration: ${REGISTRATION_HINT[status.registration]}`);
   for (const url of status.urls) out(`listening on ${url}`);
   if (status.fingerprint !== undefined) out(`TLS certificate fingerprint (SHA-256): ${status.fingerprint}`);
   out('type help for commands');

@@ -31,7 +31,15 @@ describe(parseServerOptions, () => {
     expect(parseServerOptions([]).limits).toEqual(expected);
   });
 
+  it('should take the registration policy from --registration or ENIGMA_REGISTRATION, open by default', () => {
+    expect(parseServerOptions([]).registration).toBe('open');
+    expect(parseServerOptions(['--registration', 'invite']).registration).toBe('invite');
+    process.env['ENIGMA_REGISTRATION'] = 'closed';
+    expect(parseServerOptions([]).registration).toBe('closed');
+  });
+
   it.each([
+    ['--registration', 'sometimes', /Allowed choices are open, invite, closed/],
     ['--max-sessions-per-user', '0', /whole number from 1/],
     ['--max-buffered-bytes', '1000', /whole number from 65536/],
     ['--login-timeout', 'soon', /whole number/],

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import type { ThrottleOptions } from '@enigma/auth-store';
+import type { RegistrationPolicy } from '@enigma/relay';
 
 /** Everything the operator can set, from flags or ENIGMA_* environment variables. */
 export interface ServerOptions {
@@ -22,6 +23,8 @@ export interface ServerOptions {
   throttle?: Partial<ThrottleOptions>;
   /** Connection and session limits (docs/security.md, "Limits"); unset fields take `DEFAULT_SERVER_LIMITS`. */
   limits?: Partial<ServerLimits>;
+  /** Who may register (README, "Who may register"); `open` when unset. */
+  registration?: RegistrationPolicy;
 }
 
 /** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
@@ -130,6 +133,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
         .default(DEFAULT_SERVER_LIMITS.maxBufferedBytes),
     )
     .addOption(new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself').env('ENIGMA_ALLOWED_ORIGINS').argParser(origins))
+    .addOption(new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody').env('ENIGMA_REGISTRATION').choices(['open', 'invite', 'closed']).default('open'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
@@ -156,6 +160,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     maxSessionsPerUser: number;
     maxBufferedBytes: number;
     allowedOrigins?: string[];
+    registration: RegistrationPolicy;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -194,5 +199,6 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
       maxBufferedBytes: flags.maxBufferedBytes,
       allowedOrigins: flags.allowedOrigins ?? [],
     },
+    registration: flags.registration,
   };
 }
