@@ -30,7 +30,7 @@ function readCreateOptions(words: string[]): { uses: number; expiresInMs: number
   let uses = 1;
   let expiresInMs: number | undefined = DEFAULT_INVITE_EXPIRY_MS;
   for (let i = 0; i < words.length; i += 2) {
-    const [flag, value] = [words[i]!, words[i + 1]];
+    const [flag = '', value] = words.slice(i, i + 2);
     if (flag !== '--uses' && flag !== '--expires') return `invite create: unknown option ${JSON.stringify(flag.slice(0, 20))}; ${CREATE_USAGE}`;
     if (value === undefined) return `invite create: ${flag} needs a value; ${CREATE_USAGE}`;
     if (flag === '--uses') {
@@ -83,8 +83,9 @@ export async function inviteCommand(args: string, server: EnigmaServer, out: Out
       return;
     }
     case 'revoke': {
-      if (words.length !== 1) return out('usage: invite revoke ID (or the token itself)');
-      out((await server.invites.revoke(words[0]!)) ? 'invite revoked: its token no longer registers anyone' : 'invite revoke: no such invite (see invite list)');
+      const [target] = words;
+      if (target === undefined || words.length !== 1) return out('usage: invite revoke ID (or the token itself)');
+      out((await server.invites.revoke(target)) ? 'invite revoked: its token no longer registers anyone' : 'invite revoke: no such invite (see invite list)');
       return;
     }
     default:

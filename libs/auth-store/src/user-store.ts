@@ -123,7 +123,7 @@ export class SqlUserStore implements UserStore {
       );
       return { type: 'registered', user: { id, username: name.username } };
     } catch (error) {
-      if (error instanceof InviteLost) return { type: 'inviteInvalid', reason: (await inviteProblem(this.database.current(), invite!, now())) ?? 'used' };
+      if (error instanceof InviteLost && invite !== undefined) return { type: 'inviteInvalid', reason: (await inviteProblem(this.database.current(), invite, now())) ?? 'used' };
       // Two registrations of one name at once: the unique key decides.
       if (isUniqueViolation(error)) return { type: 'usernameTaken' };
       throw error;
