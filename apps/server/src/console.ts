@@ -138,7 +138,7 @@ export const commands: Record<string, Command> = {
   },
   invite: {
     usage: 'invite [create|list|revoke]',
-    help: 'print invite links (members add the chat key themselves); create [--uses N] [--expires 7d|never], list, revoke ID: registration invites',
+    help: 'print invite links; create [--uses N] [--expires 7d|never], list, revoke ID: registration invites',
     run: (args, server, out) => inviteCommand(args, server, out),
   },
   exit: {
