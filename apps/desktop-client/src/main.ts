@@ -10,7 +10,8 @@ import { UiHost } from './host/ui-host.js';
 const usage = `usage: enigma [--server URL | --invite LINK] [--no-window] [--profile-dir DIR]
 
   --server URL       server address, e.g. https://192.168.1.5:7777
-  --invite LINK      an enigma://host:port/#fp=...&key=... invite
+  --invite LINK      an enigma://host:port/#fp=...&key=... invite; with invite=TOKEN
+                     in it, the app opens ready to register (name and password only)
   --no-window        print the UI's URL instead of opening a window
   --profile-dir DIR  where profiles (servers, pinned fingerprints, chat keys) live
 `;
@@ -48,12 +49,14 @@ async function main(): Promise<void> {
 
   let server = profile.lastServer;
   let chatKey = server === undefined ? undefined : profile.servers[server]?.chatKey;
+  let inviteToken: string | undefined;
   const given = flags.invite ?? flags.server;
   if (given !== undefined) {
     try {
       const target = readServerField(given);
       server = target.url;
       chatKey = target.chatKey ?? profile.servers[server]?.chatKey;
+      inviteToken = target.inviteToken;
       if (target.fingerprint !== undefined) await profiles.update(server, { fingerprint: target.fingerprint, ...(chatKey ? { chatKey } : {}) });
     } catch {
       fail(flags.invite !== undefined ? 'that invite link is not valid' : 'that server address is not valid');
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     chatKey,
     username: server === undefined ? undefined : profile.servers[server]?.lastUsername,
     locale: process.env['LANG']?.split(/[._]/)[0] ?? locale,
+    inviteToken,
   });
 
   const staticDir = fileURLToPath(new URL('./ui/', import.meta.url));

@@ -43,7 +43,7 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
   });
 
   /** A fresh database and Redis namespace (flushed) per test, and `count` nodes sharing them and one certificate. */
-  async function startNodes(count: number, usernames: string[] = []): Promise<{ nodes: ServerProcess[]; database: string }> {
+  async function startNodes(count: number, usernames: string[] = [], args: string[] = []): Promise<{ nodes: ServerProcess[]; database: string }> {
     const database = await postgres.createDatabase();
     const { Redis } = await import('ioredis');
     const flush = new Redis(redis.url);
@@ -57,7 +57,7 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
       cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
       // The first node makes the certificate; the others present the same one (one invite, one pin).
       const tls = i === 0 ? [] : ['--tls-cert', path.join(nodes[0]!.dataDir, 'tls-cert.pem'), '--tls-key', path.join(nodes[0]!.dataDir, 'tls-key.pem')];
-      const node = new ServerProcess(dataDir, ['--database-url', database, '--redis-url', redis.url, ...tls]);
+      const node = new ServerProcess(dataDir, ['--database-url', database, '--redis-url', redis.url, ...tls, ...args]);
       await node.start();
       cleanups.push(() => node.stop());
       nodes.push(node);
@@ -162,4 +162,22 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     for (const report of reports.filter((r) => ['member-0', 'member-3'].includes(r.username))) expect(report.states).toContain('reconnecting');
     console.log(`cluster node kill (seed ${seed}): ${JSON.stringify(counts)}`);
   }, 180_000);
+
+  it('shares registration invites between nodes, and counts bad tokens from an address on every node together', async () => {
+    const { nodes } = await startNodes(2, [], ['--registration', 'invite']);
+    const chatKey = generateKey();
+    const invite = async (node: ServerProcess): Promise<string> => (await node.ask('invite create', /^token \(shown this once; the server keeps only its hash\): (\S+)$/))[1]!;
+    const token = await invite(nodes[0]!);
+    // Made on node 1, used on node 2, spent for node 1 too.
+    await expect((await client(nodes[1]!, chatKey)).register('newcomer', password, { invite: token })).resolves.toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+    await expect((await client(nodes[0]!, chatKey)).register('copycat', password, { invite: token })).resolves.toEqual({ type: 'INVITE_INVALID', reason: 'used' });
+    // Four wrong tokens split over the nodes: with the spent one, five from this address.
+    for (let i = 0; i < 4; i++) {
+      const reply = await (await client(nodes[(i + 1) % 2]!, chatKey)).register('guesser', password, { invite: `wrong-token-${i}-000000000` });
+      expect(reply).toEqual({ type: 'INVITE_INVALID', reason: 'unknown' });
+    }
+    // Neither node alone saw five, yet both now refuse this address, even a good token.
+    const fresh = await invite(nodes[1]!);
+    for (const node of nodes) await expect((await client(node, chatKey)).register('guesser', password, { invite: fresh })).resolves.toMatchObject({ type: 'RATE_LIMITED' });
+  }, 120_000);
 });

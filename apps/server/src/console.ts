@@ -1,6 +1,7 @@
 import type { Interface as ReadLine } from 'node:readline';
 import { createInterface } from 'node:readline';
 import { AuthStoreError } from '@enigma/auth-store';
+import { inviteCommand } from './invite-commands.js';
 import type { EnigmaServer } from './server.js';
 
 type Out = (line: string) => void;
@@ -65,6 +66,7 @@ export const commands: Record<string, Command> = {
       for (const url of status.urls) out(`listening on ${url}`);
       if (status.fingerprint !== undefined) out(`fingerprint (SHA-256): ${status.fingerprint}`);
       out(`database: ${status.database} (${await server.users.count()} users)`);
+      out(`registration: ${status.registration}`);
       const presence = await server.presence();
       if (status.nodeId !== undefined) out(`cluster: this is node ${status.nodeId}, ${presence.nodes} nodes alive`);
       out(`online: ${presence.online.length} users in ${presence.sessions.length} sessions${status.nodeId === undefined ? '' : ` (${status.sessions} on this node)`}`);
@@ -136,14 +138,9 @@ export const commands: Record<string, Command> = {
     },
   },
   invite: {
-    usage: 'invite',
-    help: 'print invite links (members add the chat key themselves)',
-    run: (_args, server, out) => {
-      const status = server.status();
-      const fp = status.fingerprint === undefined ? '' : `fp=${status.fingerprint.replaceAll(':', '')}&`;
-      out('invite links (the server never holds the chat key: append it as key=... before sharing):');
-      for (const url of status.urls) out(`  enigma://${new URL(url).host}/#${fp}key=`);
-    },
+    usage: 'invite [create|list|revoke]',
+    help: 'print invite links; create [--uses N] [--expires 7d|never], list, revoke ID: registration invites',
+    run: (args, server, out) => inviteCommand(args, server, out),
   },
   exit: {
     usage: 'exit',

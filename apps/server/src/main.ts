@@ -8,6 +8,12 @@ import { EnigmaServer } from './server.js';
 /** After this long a shutdown that has not finished is abandoned (exit 1, with what was still open). */
 const FORCE_EXIT_MS = 5000;
 
+const REGISTRATION_HINT = {
+  open: 'open (anyone who reaches this server may register; see --registration)',
+  invite: 'by invite only (console: invite create)',
+  closed: 'closed (members log in; nobody new may register)',
+} as const;
+
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
   const status = server.status();
   out('Enigma server (blind relay) is up');
   out(`database: ${status.database} (${await server.users.count()} users)`);
+  out(`registration: ${REGISTRATION_HINT[status.registration]}`);
   for (const url of status.urls) out(`listening on ${url}`);
   if (server.metricsUrl !== undefined) out(`metrics on ${server.metricsUrl}`);
   if (status.fingerprint !== undefined) out(`TLS certificate fingerprint (SHA-256): ${status.fingerprint}`);

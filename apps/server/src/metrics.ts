@@ -32,7 +32,16 @@ export interface MetricsSources {
 // Every reply type of each event, from the protocol's unions: the compiler
 // keeps these lists complete, and they are the only label values there are.
 const LOGIN_REPLIES: Record<LoginReply['type'], true> = { LOGIN_SUCCESSFUL: true, INVALID_USERNAME: true, INVALID_PASSWORD: true, RATE_LIMITED: true, BANNED: true, MALFORMED_REQUEST: true };
-const REGISTER_REPLIES: Record<RegisterReply['type'], true> = { LOGIN_SUCCESSFUL: true, USER_IN_DATABASE: true, INVALID_USERNAME: true, INVALID_PASSWORD: true, RATE_LIMITED: true, MALFORMED_REQUEST: true };
+const REGISTER_REPLIES: Record<RegisterReply['type'], true> = {
+  LOGIN_SUCCESSFUL: true,
+  USER_IN_DATABASE: true,
+  INVALID_USERNAME: true,
+  INVALID_PASSWORD: true,
+  RATE_LIMITED: true,
+  MALFORMED_REQUEST: true,
+  REGISTRATION_CLOSED: true,
+  INVITE_INVALID: true,
+};
 const RESUME_REPLIES: Record<ResumeReply['type'], true> = { LOGIN_SUCCESSFUL: true, SESSION_EXPIRED: true, BANNED: true, RATE_LIMITED: true, MALFORMED_REQUEST: true };
 const SEND_REPLIES: Record<SendReply['type'], true> = { ACCEPTED: true, MALFORMED_FRAME: true, RATE_LIMITED: true, NOT_LOGGED_IN: true };
 /** A reply type outside the lists (a newer relay): counted, without becoming a new label value. */

@@ -38,8 +38,16 @@ describe(parseServerOptions, () => {
     expect(parseServerOptions([])).toMatchObject({ metricsPort: 9464, metricsHost: '10.0.0.5' });
   });
 
+  it('should take the registration policy from --registration or ENIGMA_REGISTRATION, open by default', () => {
+    expect(parseServerOptions([]).registration).toBe('open');
+    expect(parseServerOptions(['--registration', 'invite']).registration).toBe('invite');
+    process.env['ENIGMA_REGISTRATION'] = 'closed';
+    expect(parseServerOptions([]).registration).toBe('closed');
+  });
+
   it.each([
     ['--metrics-port', '70000', /whole number from 0 to 65535/],
+    ['--registration', 'sometimes', /Allowed choices are open, invite, closed/],
     ['--max-sessions-per-user', '0', /whole number from 1/],
     ['--max-buffered-bytes', '1000', /whole number from 65536/],
     ['--login-timeout', 'soon', /whole number/],

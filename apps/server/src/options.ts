@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import type { ThrottleOptions } from '@enigma/auth-store';
+import type { RegistrationPolicy } from '@enigma/relay';
 
 /** Everything the operator can set, from flags or ENIGMA_* environment variables. */
 export interface ServerOptions {
@@ -26,6 +27,8 @@ export interface ServerOptions {
   metricsPort?: number;
   /** Its address: loopback unless the operator names a private one (docs/security.md). */
   metricsHost?: string;
+  /** Who may register (README, "Who may register"); `open` when unset. */
+  registration?: RegistrationPolicy;
 }
 
 /** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
@@ -143,6 +146,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself').env('ENIGMA_ALLOWED_ORIGINS').argParser(origins))
     .addOption(new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz over plain HTTP on this port; 0 picks a free one').env('ENIGMA_METRICS_PORT').argParser(integer(0, 65535)))
     .addOption(new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)').env('ENIGMA_METRICS_HOST').default('127.0.0.1'))
+    .addOption(new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody').env('ENIGMA_REGISTRATION').choices(['open', 'invite', 'closed']).default('open'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
@@ -171,6 +175,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     allowedOrigins?: string[];
     metricsPort?: number;
     metricsHost: string;
+    registration: RegistrationPolicy;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -211,5 +216,6 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     },
     metricsPort: flags.metricsPort,
     metricsHost: flags.metricsHost,
+    registration: flags.registration,
   };
 }

@@ -3,10 +3,10 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { AuthStoreContainerModule, databaseHandleId, openDatabase, userStoreId, type DatabaseHandle, type UserStore } from '@enigma/auth-store';
+import { AuthStoreContainerModule, databaseHandleId, inviteStoreId, openDatabase, userStoreId, type DatabaseHandle, type InviteStore, type UserStore } from '@enigma/auth-store';
 import { CryptoContainerModule } from '@enigma/crypto';
 import { DEFAULT_LIMITS, ProtocolContainerModule, type NoticeKind } from '@enigma/protocol';
-import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule } from '@enigma/relay';
+import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule, type RegistrationPolicy } from '@enigma/relay';
 import { Container } from 'inversify';
 import { ownHostNames, reachableAddresses } from './addresses.js';
 import { joinCluster, type Cluster } from './cluster.js';
@@ -28,6 +28,7 @@ export interface ServerStatus {
   startedAt: Date;
   /** This node's id when it is one of several (--redis-url). */
   nodeId: string | undefined;
+  registration: RegistrationPolicy;
 }
 
 /** Who is online across every node (one node: this one). */
@@ -115,7 +116,7 @@ export class EnigmaServer {
       ProtocolContainerModule.fromOptions(),
       CryptoContainerModule.fromOptions(),
       AuthStoreContainerModule.fromOptions({ database, throttle: options.throttle, limiters: cluster?.limiters }),
-      RelayContainerModule.fromOptions({ backlog: options.history, maxSessionsPerUser: limits.maxSessionsPerUser }),
+      RelayContainerModule.fromOptions({ backlog: options.history, maxSessionsPerUser: limits.maxSessionsPerUser, registration: options.registration ?? 'open' }),
     );
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
     if (cluster !== undefined) container.rebind(presenceRegistryId).toConstantValue(cluster.presence);
@@ -192,6 +193,10 @@ export class EnigmaServer {
     return this.container.get(userStoreId);
   }
 
+  public get invites(): InviteStore {
+    return this.container.get(inviteStoreId);
+  }
+
   private get database(): DatabaseHandle {
     return this.container.get(databaseHandleId);
   }
@@ -219,6 +224,7 @@ export class EnigmaServer {
       sessions: this.relay.sessions().length,
       startedAt: this.#startedAt,
       nodeId: this.cluster?.nodeId,
+      registration: this.options.registration ?? 'open',
     };
   }
 

@@ -1,6 +1,7 @@
 import { createPasswordHasher, passwordHasherId } from '@enigma/crypto';
 import { ContainerModule, type ServiceIdentifier } from 'inversify';
 import type { DatabaseHandle } from './database.js';
+import { inviteStoreId, SqlInviteStore } from './invite-store.js';
 import { messageStoreId, SqlMessageStore } from './message-store.js';
 import { DEFAULT_MIN_PASSWORD_LENGTH } from './policy.js';
 import { DEFAULT_THROTTLE, loginThrottleId, RateLimitedLoginThrottle, type LimiterFactory, type ThrottleOptions } from './throttle.js';
@@ -19,7 +20,7 @@ export interface AuthStoreOptions {
 }
 
 /**
- * Binds the database handle, `UserStore`, `MessageStore` and `LoginThrottle`.
+ * Binds the database handle, `UserStore`, `InviteStore`, `MessageStore` and `LoginThrottle`.
  * Uses the `PasswordHasher` from CryptoContainerModule when the app loaded it.
  */
 export class AuthStoreContainerModule extends ContainerModule {
@@ -36,6 +37,7 @@ export class AuthStoreContainerModule extends ContainerModule {
           });
         })
         .inSingletonScope();
+      options.bind(inviteStoreId).toConstantValue(new SqlInviteStore(settings.database));
       options.bind(messageStoreId).toConstantValue(new SqlMessageStore(settings.database));
       options.bind(loginThrottleId).toConstantValue(new RateLimitedLoginThrottle({ ...DEFAULT_THROTTLE, ...settings.throttle }, settings.limiters));
     });

@@ -166,11 +166,12 @@ export async function sql<Row = Record<string, unknown>>(dataSource: DataSource,
  * A one-statement write with `?` placeholders, resolved once committed: on
  * SQLite through the writer thread (the fsync off the event loop, batched
  * with the writes queued beside it), on PostgreSQL through the pool.
+ * Resolves with the first row it returns (`RETURNING`), if any.
  */
-export async function write(database: DatabaseHandle, text: string, parameters: unknown[] = []): Promise<void> {
+export async function write<Row = Record<string, unknown>>(database: DatabaseHandle, text: string, parameters: unknown[] = []): Promise<Row | undefined> {
   const writer = database.writer();
-  if (writer !== undefined) await writer.run(text, parameters);
-  else await database.timeWrite(() => sql(database.current(), text, parameters));
+  if (writer !== undefined) return writer.run<Row>(text, parameters);
+  return (await database.timeWrite(() => sql<Row>(database.current(), text, parameters))).records[0];
 }
 
 /** Runs `work` in one transaction on one connection; rolled back if it throws. */

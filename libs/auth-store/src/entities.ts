@@ -84,4 +84,33 @@ export class Message {
   public frame!: string;
 }
 
-export const entities = [User, UserName, Ban, Session, Message];
+/**
+ * A registration invite made by the operator (`--registration invite`). Only
+ * the SHA-256 of the token is stored; `id` is a short public handle for
+ * `invite list` and `invite revoke`. Revoking deletes the row, so a revoked
+ * token reads as unknown.
+ */
+@Entity({ name: 'registration_invites' })
+export class RegistrationInvite {
+  @PrimaryColumn({ type: 'varchar', length: 16 })
+  public id!: string;
+
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 64, name: 'token_hash' })
+  public tokenHash!: string;
+
+  @Column({ type: 'bigint', name: 'created_at' })
+  public createdAt!: number;
+
+  /** Milliseconds since the epoch; null = never expires. */
+  @Column({ type: 'bigint', name: 'expires_at', nullable: true })
+  public expiresAt!: number | null;
+
+  @Column({ type: 'integer', name: 'uses_left' })
+  public usesLeft!: number;
+
+  @Column({ type: 'integer', name: 'uses_total' })
+  public usesTotal!: number;
+}
+
+export const entities = [User, UserName, Ban, Session, Message, RegistrationInvite];

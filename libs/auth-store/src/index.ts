@@ -4,8 +4,10 @@ export { AuthStoreContainerModule, databaseHandleId } from './auth-store.module.
 export type { AuthStoreOptions } from './auth-store.module.js';
 export { openDatabase } from './database.js';
 export type { DatabaseHandle, WriteObserver } from './database.js';
-export { Ban, entities, Message, Session, User, UserName } from './entities.js';
-export { CreateEnigmaTables1764000000000, migrations } from './migrations.js';
+export { Ban, entities, Message, RegistrationInvite, Session, User, UserName } from './entities.js';
+export { CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, migrations } from './migrations.js';
+export { inviteStoreId, MAX_INVITE_USES, SqlInviteStore } from './invite-store.js';
+export type { CreatedInvite, InviteInfo, InviteProblem, InviteStore } from './invite-store.js';
 export { messageStoreId, SqlMessageStore } from './message-store.js';
 export type { AppendResult, MessageStore, StoredMessage } from './message-store.js';
 export { checkNewPassword, DEFAULT_MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, normalizeUsername, usernameKey } from './policy.js';
@@ -13,6 +15,6 @@ export type { PasswordCheck as NewPasswordCheck, UsernameCheck } from './policy.
 export { DEFAULT_THROTTLE, loginThrottleId, RateLimitedLoginThrottle } from './throttle.js';
 export type { LimiterFactory, LoginThrottle, ThrottleDecision, ThrottleOptions } from './throttle.js';
 export { DEFAULT_SESSION_TTL_MS, SqlUserStore, userStoreId } from './user-store.js';
-export type { PublicUser, RegisterResult, ResumeResult, SessionGrant, UserStore, UserStoreOptions } from './user-store.js';
+export type { PublicUser, RegisterOptions, RegisterResult, ResumeResult, SessionGrant, UserStore, UserStoreOptions } from './user-store.js';
 export { AuthStoreError } from './errors.js';
 export type { AuthStoreErrorKind } from './errors.js';

@@ -30,4 +30,19 @@ export class CreateEnigmaTables1764000000000 implements MigrationInterface {
   }
 }
 
-export const migrations = [CreateEnigmaTables1764000000000];
+/** Operator invites for `--registration invite` (`users` untouched). Idempotent like the first. */
+export class CreateRegistrationInvites1765000000000 implements MigrationInterface {
+  public readonly name = 'CreateRegistrationInvites1765000000000';
+
+  public async up(runner: QueryRunner): Promise<void> {
+    await runner.query(
+      'CREATE TABLE IF NOT EXISTS registration_invites (id VARCHAR(16) PRIMARY KEY, token_hash VARCHAR(64) NOT NULL UNIQUE, created_at BIGINT NOT NULL, expires_at BIGINT NULL, uses_left INTEGER NOT NULL, uses_total INTEGER NOT NULL)',
+    );
+  }
+
+  public async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE IF EXISTS registration_invites');
+  }
+}
+
+export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000];

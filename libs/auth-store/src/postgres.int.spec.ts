@@ -5,6 +5,7 @@ import { createPasswordHasher } from '@enigma/crypto';
 import pg from 'pg';
 import { serviceOrSkip, startPostgres, type PostgresService } from '../../../tools/testing/services.mjs';
 import { openDatabase, type DatabaseHandle } from './database.js';
+import { SqlInviteStore } from './invite-store.js';
 import { SqlMessageStore } from './message-store.js';
 import { SqlUserStore } from './user-store.js';
 
@@ -61,6 +62,32 @@ const runs = serviceOrSkip('postgres');
     await new SqlUserStore(a!, hasher, options).register('bob', strong);
     expect(await new SqlUserStore(b!, hasher, options).verify('bob', strong)).toMatchObject({ type: 'ok' });
     expect(await new SqlUserStore(c!, hasher, options).count()).toBe(1);
+  });
+
+  it('should let exactly one registration on any node take a single-use invite, and give back a use when the name decides', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    let now = Date.UTC(2025, 0, 1);
+    const clock = (): number => now;
+    const options = { sessionTtlMs: 60_000, minPasswordLength: 12, now: clock };
+    const nodes = [new SqlUserStore(a!, hasher, options), new SqlUserStore(b!, hasher, options)];
+    const invites = new SqlInviteStore(a!, clock);
+
+    const single = await invites.create({ uses: 1, expiresInMs: 60_000 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => nodes[i % 2]!.register(`racer${i}`, strong, { invite: single.token })));
+    expect(results.filter((r) => r.type === 'registered')).toHaveLength(1);
+    expect(results.filter((r) => r.type !== 'registered')).toEqual(Array(7).fill({ type: 'inviteInvalid', reason: 'used' }));
+
+    const double = await invites.create({ uses: 2, expiresInMs: 60_000 });
+    const twins = await Promise.all([nodes[0]!.register('twin', strong, { invite: double.token }), nodes[1]!.register('TWIN', strong, { invite: double.token })]);
+    expect(twins.map((r) => r.type).sort()).toEqual(['registered', 'usernameTaken']);
+    expect(await invites.check(double.token)).toBeUndefined();
+    expect(await nodes[1]!.count()).toBe(2);
+
+    now += 60_000;
+    expect(await nodes[1]!.register('late', strong, { invite: double.token })).toEqual({ type: 'inviteInvalid', reason: 'expired' });
+    expect(await invites.revoke(double.invite.id)).toBe(true);
+    expect(await nodes[0]!.register('late', strong, { invite: double.token })).toEqual({ type: 'inviteInvalid', reason: 'unknown' });
+    expect((await invites.list()).map((i) => [i.usesLeft, i.state])).toEqual([[0, 'used']]);
   });
 
   it('should give one increasing seq order to messages appended from several nodes, and de-duplicate ids', async () => {

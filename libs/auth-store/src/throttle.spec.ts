@@ -52,4 +52,19 @@ describe('RateLimitedLoginThrottle', () => {
     expect(await throttle.beforeRegister('10.1.1.1')).toMatchObject({ allowed: false, retryAfterMs: expect.any(Number) });
     expect(await throttle.beforeRegister('10.1.1.2')).toEqual({ allowed: true });
   });
+
+  it('should block an address after too many bad invite tokens, with back-off, and leave other addresses alone', async () => {
+    const throttle = new RateLimitedLoginThrottle({ ...options, inviteFailures: 2 });
+    expect(await throttle.beforeInvite('10.2.2.2')).toEqual({ allowed: true });
+    expect(await throttle.inviteFailed('10.2.2.2')).toEqual({ allowed: true });
+    expect(await throttle.inviteFailed('10.2.2.2')).toEqual({ allowed: true });
+    const blocked = await throttle.inviteFailed('10.2.2.2');
+    expect(blocked).toMatchObject({ allowed: false });
+    expect((blocked as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(9_000);
+    expect(await throttle.beforeInvite('10.2.2.2')).toMatchObject({ allowed: false, retryAfterMs: expect.any(Number) });
+    expect(((await throttle.inviteFailed('10.2.2.2')) as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(19_000);
+    expect(await throttle.beforeInvite('10.2.2.3')).toEqual({ allowed: true });
+    // Logins from the blocked address are another matter.
+    expect(await throttle.beforeLogin('erin', '10.2.2.2')).toEqual({ allowed: true });
+  });
 });

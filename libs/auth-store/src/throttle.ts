@@ -4,7 +4,7 @@ import { usernameKey } from './policy.js';
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
-/** Brute-force and flood protection for logins and registrations. */
+/** Brute-force and flood protection for logins, registrations and invite tokens. */
 export interface LoginThrottle {
   /** Checks only: refuses while the account or the address is blocked, even with the right password. */
   beforeLogin(username: string, address: string): Promise<ThrottleDecision>;
@@ -13,6 +13,10 @@ export interface LoginThrottle {
   loginSucceeded(username: string, address: string): Promise<void>;
   /** Counts one registration from the address. */
   beforeRegister(address: string): Promise<ThrottleDecision>;
+  /** Checks only: refuses while the address is blocked for bad invite tokens. */
+  beforeInvite(address: string): Promise<ThrottleDecision>;
+  /** Counts a bad, used or expired invite token; past the limit, blocks the address with back-off. */
+  inviteFailed(address: string): Promise<ThrottleDecision>;
 }
 
 export const loginThrottleId: ServiceIdentifier<LoginThrottle> = Symbol.for('@enigma/auth-store/LoginThrottle');
@@ -30,6 +34,9 @@ export interface ThrottleOptions {
   /** Registrations per address per window. */
   registrations: number;
   registrationWindowSeconds: number;
+  /** Registrations with a bad, used or expired invite token per address per window, before it is blocked. */
+  inviteFailures: number;
+  inviteFailureWindowSeconds: number;
 }
 
 export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
@@ -40,6 +47,8 @@ export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
   maxBlockSeconds: 60 * 60,
   registrations: 10,
   registrationWindowSeconds: 60 * 60,
+  inviteFailures: 5,
+  inviteFailureWindowSeconds: 60 * 60,
 });
 
 /** Builds a limiter; `rate-limiter-flexible` has Redis/Postgres twins with the same API for scale-out. */
@@ -51,12 +60,20 @@ function refusal(result: RateLimiterRes): ThrottleDecision {
   return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(result.msBeforeNext)) };
 }
 
+/** Refused while any of these counters is used up and blocking; the longest wait wins. */
+function blockedBy(results: Array<RateLimiterRes | null>): ThrottleDecision {
+  const blocked = results.filter((r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0 && r.msBeforeNext > 0);
+  if (blocked.length === 0) return { allowed: true };
+  return refusal(blocked.reduce((a, b) => (a.msBeforeNext >= b.msBeforeNext ? a : b)));
+}
+
 export class RateLimitedLoginThrottle implements LoginThrottle {
   readonly #account: RateLimiterAbstract;
   readonly #address: RateLimiterAbstract;
   /** How many times a key was blocked recently: the exponent of the back-off. */
   readonly #strikes: RateLimiterAbstract;
   readonly #registrations: RateLimiterAbstract;
+  readonly #invites: RateLimiterAbstract;
 
   public constructor(
     private readonly options: ThrottleOptions = DEFAULT_THROTTLE,
@@ -66,13 +83,11 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
     this.#address = limiters({ keyPrefix: 'login-address', points: options.addressFailures, duration: options.failureWindowSeconds });
     this.#strikes = limiters({ keyPrefix: 'login-strikes', points: 1_000_000, duration: 24 * 3600 });
     this.#registrations = limiters({ keyPrefix: 'register-address', points: options.registrations, duration: options.registrationWindowSeconds });
+    this.#invites = limiters({ keyPrefix: 'invite-address', points: options.inviteFailures, duration: options.inviteFailureWindowSeconds });
   }
 
   public async beforeLogin(username: string, address: string): Promise<ThrottleDecision> {
-    const [account, addr] = await Promise.all([this.#account.get(this.accountKey(username)), this.#address.get(address)]);
-    const blocked = [account, addr].filter((r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0 && r.msBeforeNext > 0);
-    if (blocked.length === 0) return { allowed: true };
-    return refusal(blocked.reduce((a, b) => (a.msBeforeNext >= b.msBeforeNext ? a : b)));
+    return blockedBy(await Promise.all([this.#account.get(this.accountKey(username)), this.#address.get(address)]));
   }
 
   public async loginFailed(username: string, address: string): Promise<ThrottleDecision> {
@@ -94,6 +109,14 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
       if (error instanceof RateLimiterRes) return refusal(error);
       throw error;
     }
+  }
+
+  public async beforeInvite(address: string): Promise<ThrottleDecision> {
+    return blockedBy([await this.#invites.get(address)]);
+  }
+
+  public inviteFailed(address: string): Promise<ThrottleDecision> {
+    return this.fail(this.#invites, address);
   }
 
   private accountKey(username: string): string {

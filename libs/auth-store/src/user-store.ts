@@ -1,6 +1,7 @@
 import { constantTimeEqual, isPasswordHash, randomToken, tokenDigest, type PasswordHasher } from '@enigma/crypto';
 import type { ServiceIdentifier } from 'inversify';
-import { sql, write, type DatabaseHandle } from './database.js';
+import { sql, transaction, write, type DatabaseHandle } from './database.js';
+import { consumeInvite, inviteProblem, type InviteProblem } from './invite-store.js';
 import { checkNewPassword, normalizeUsername, usernameKey } from './policy.js';
 
 export interface PublicUser {
@@ -12,7 +13,17 @@ export type RegisterResult =
   | { type: 'registered'; user: PublicUser }
   | { type: 'usernameTaken' }
   | { type: 'invalidUsername'; reason: string }
-  | { type: 'weakPassword'; reason: string };
+  | { type: 'weakPassword'; reason: string }
+  | { type: 'inviteInvalid'; reason: InviteProblem };
+
+export interface RegisterOptions {
+  /**
+   * An operator's invite token: checked first, and one of its uses taken in
+   * the same transaction as the insert. Without it nothing is asked (the
+   * caller enforces the registration policy).
+   */
+  invite?: string;
+}
 
 export type VerifyResult =
   | { type: 'ok'; user: PublicUser; rehashed: boolean }
@@ -30,7 +41,7 @@ export type ResumeResult = { type: 'ok'; user: PublicUser; sessionId: string } |
 
 /** Accounts, bans and resume sessions. Results are unions, never thrown strings. */
 export interface UserStore {
-  register(username: string, password: string): Promise<RegisterResult>;
+  register(username: string, password: string, options?: RegisterOptions): Promise<RegisterResult>;
   verify(username: string, password: string): Promise<VerifyResult>;
   /** False when there is no such user. Also revokes that user's sessions. */
   ban(username: string): Promise<boolean>;
@@ -51,6 +62,8 @@ export interface UserStoreOptions {
   /** How long a resume session lives without use (sliding). Default 30 days. */
   sessionTtlMs: number;
   minPasswordLength: number;
+  /** The clock for invite expiry (tests inject one). Default `Date.now`. */
+  now?: () => number;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -67,15 +80,29 @@ function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'));
 }
 
+/** The invite's last use went to another registration meanwhile (or it expired, or was revoked). */
+class InviteLost extends Error {}
+
 /** `UserStore` on the SQL database (SQLite or PostgreSQL) behind a `DatabaseHandle`. */
 export class SqlUserStore implements UserStore {
+  /** SQLite: registration transactions, one after another (see `serialized`). */
+  #sqliteLane: Promise<unknown> = Promise.resolve();
+
   public constructor(
     private readonly database: DatabaseHandle,
     private readonly hasher: PasswordHasher,
     private readonly options: UserStoreOptions,
   ) {}
 
-  public async register(username: string, password: string): Promise<RegisterResult> {
+  public async register(username: string, password: string, options: RegisterOptions = {}): Promise<RegisterResult> {
+    const { invite } = options;
+    const now = this.options.now ?? Date.now;
+    // The invite first: without a usable one nothing else is revealed (not
+    // even whether a name is taken) and no password is hashed.
+    if (invite !== undefined) {
+      const problem = await inviteProblem(this.database.current(), invite, now());
+      if (problem !== undefined) return { type: 'inviteInvalid', reason: problem };
+    }
     const name = normalizeUsername(username);
     if (!name.ok) return { type: 'invalidUsername', reason: name.reason };
     const strength = checkNewPassword(password, { minLength: this.options.minPasswordLength, username: name.username });
@@ -84,24 +111,38 @@ export class SqlUserStore implements UserStore {
 
     const hash = await this.hasher.hash(password);
     try {
-      const id = await this.database.current().transaction(async (manager) => {
-        const inserted = await manager.query(
-          this.database.dialect === 'postgres' ? 'INSERT INTO users (username, password) VALUES ($1, $2) RETURNING id' : 'INSERT INTO users (username, password) VALUES (?, ?) RETURNING id',
-          [name.username, hash],
-        );
-        const userId = Number((inserted as Array<{ id: number }>)[0]!.id);
-        await manager.query(
-          this.database.dialect === 'postgres' ? 'INSERT INTO user_names (name_key, user_id) VALUES ($1, $2)' : 'INSERT INTO user_names (name_key, user_id) VALUES (?, ?)',
-          [name.key, userId],
-        );
-        return userId;
-      });
+      const id = await this.serialized(() =>
+        transaction(this.database.current(), async (query) => {
+          // The invite's use is taken in the insert's transaction: a registration
+          // that fails below gives it back, and of two racing for its last use
+          // exactly one gets it.
+          if (invite !== undefined && !(await consumeInvite(query, invite, now()))) throw new InviteLost();
+          const inserted = await query<{ id: number | string }>('INSERT INTO users (username, password) VALUES (?, ?) RETURNING id', [name.username, hash]);
+          const userId = Number(inserted.records[0]!.id);
+          await query('INSERT INTO user_names (name_key, user_id) VALUES (?, ?)', [name.key, userId]);
+          return userId;
+        }),
+      );
       return { type: 'registered', user: { id, username: name.username } };
     } catch (error) {
+      if (error instanceof InviteLost && invite !== undefined) return { type: 'inviteInvalid', reason: (await inviteProblem(this.database.current(), invite, now())) ?? 'used' };
       // Two registrations of one name at once: the unique key decides.
       if (isUniqueViolation(error)) return { type: 'usernameTaken' };
       throw error;
     }
+  }
+
+  /**
+   * TypeORM gives a SQLite database one shared connection: two transactions
+   * started on it at once would nest (a SAVEPOINT inside the other's
+   * transaction) and one's rollback could undo the other's insert. They run
+   * one after another; PostgreSQL gives each its own pooled connection.
+   */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    if (this.database.dialect === 'postgres') return work();
+    const result = this.#sqliteLane.then(work);
+    this.#sqliteLane = result.catch(() => undefined);
+    return result;
   }
 
   public async verify(username: string, password: string): Promise<VerifyResult> {

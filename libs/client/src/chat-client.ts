@@ -10,6 +10,7 @@ import {
   type LoginSuccessful,
   type PresenceEvent,
   type RegisterReply,
+  type RegisterRequest,
   type Relayed,
   type ResumeReply,
   type SendReply,
@@ -55,6 +56,11 @@ export interface ChatClientOptions {
   outbox?: OutboxStore;
   /** How long to wait for an acknowledgement before treating the connection as lost. */
   ackTimeoutMs?: number;
+}
+
+export interface RegisterOptions {
+  /** The invite token for a server with `--registration invite`. */
+  invite?: string;
 }
 
 export interface ConnectOptions {
@@ -266,8 +272,15 @@ export class ChatClient {
     if (this.#socket === socket) this.#socket = undefined;
   }
 
-  public register(username: string, password: string): Promise<RegisterReply> {
-    return this.admission<RegisterReply>('REGISTER_CLIENT_', { username, password }, false);
+  /**
+   * Creates an account and logs in. `invite` is the operator's token (from an
+   * invite link, `parseInvite(...).inviteToken`) for a server that registers
+   * by invite only; it is sent only when given, so the payload stays v1's.
+   */
+  public register(username: string, password: string, options: RegisterOptions = {}): Promise<RegisterReply> {
+    const payload: RegisterRequest = { username, password };
+    if (options.invite !== undefined && options.invite !== '') payload.invite = options.invite;
+    return this.admission<RegisterReply>('REGISTER_CLIENT_', payload, false);
   }
 
   public login(username: string, password: string): Promise<LoginReply> {

@@ -14,6 +14,17 @@ describe('invites', () => {
     expect(parseInvite(link)).toEqual({ url: 'https://192.168.1.5:7777', fingerprint: fp, chatKey });
   });
 
+  it('should carry an operator invite token, as the server console prints it', () => {
+    const chatKey = generateKey();
+    const inviteToken = 'q2Xc-9_ZtJr0bQm1pLk4aw';
+    const link = formatInvite({ url: 'https://chat.example:7777', fingerprint: fp, inviteToken, chatKey });
+    expect(link).toBe(`enigma://chat.example:7777/#fp=${fp.replace(/:/g, '')}&invite=${inviteToken}&key=${chatKey.replace(/=/g, '%3D')}`);
+    expect(parseInvite(link)).toEqual({ url: 'https://chat.example:7777', fingerprint: fp, inviteToken, chatKey });
+    // The console's own form: the chat key appended after a trailing key=.
+    expect(parseInvite(`enigma://10.0.0.7:7777/#fp=${fp.replace(/:/g, '')}&invite=${inviteToken}&key=${chatKey}`)).toEqual({ url: 'https://10.0.0.7:7777', fingerprint: fp, inviteToken, chatKey });
+    expect(parseInvite(`enigma://10.0.0.7:7777/#invite=${inviteToken}&key=`)).toEqual({ url: 'https://10.0.0.7:7777', inviteToken });
+  });
+
   it('should accept fingerprints with or without colons, in any case', () => {
     expect(normalizeFingerprint(fp.toLowerCase())).toBe(fp);
     expect(normalizeFingerprint(fp.replace(/:/g, ''))).toBe(fp);
@@ -37,6 +48,7 @@ describe('invites', () => {
     ['no port', 'enigma://host/#fp=AA'],
     ['a short fingerprint', 'enigma://host:7777/#fp=ABCD'],
     ['a bad key', 'enigma://host:7777/#key=SECRET-NOT-A-KEY'],
+    ['a bad invite token', 'enigma://host:7777/#invite=SECRET!'],
   ])('should refuse an invite with %s, without echoing the key', (_name, link) => {
     try {
       parseInvite(link);

@@ -7,7 +7,12 @@ export interface Invite {
   /** SHA-256 of the server certificate, colon-separated uppercase hex. */
   fingerprint?: string;
   chatKey?: string;
+  /** An operator's registration token (`invite create`): lets its holder register on an invite-only server. */
+  inviteToken?: string;
 }
+
+/** What a registration token may look like: url-safe base64 (ours are 22 characters). */
+const INVITE_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
 
 /** `AB:CD:…` (32 bytes) from any spelling: with or without colons, any case. */
 export function normalizeFingerprint(fingerprint: string): string | undefined {
@@ -21,8 +26,9 @@ function invalid(reason: string): never {
 }
 
 /**
- * Reads `enigma://HOST:PORT/#fp=SHA256&key=FERNET-KEY`. The part after `#`
- * (fingerprint and chat key) is never sent to any server.
+ * Reads `enigma://HOST:PORT/#fp=SHA256&invite=TOKEN&key=FERNET-KEY` (every
+ * part after `#` optional). The part after `#` is never sent to any server
+ * as such: the invite token goes only into a registration.
  */
 export function parseInvite(link: string): Invite {
   if (typeof link !== 'string' || !link.startsWith('enigma://')) invalid('it must start with enigma://');
@@ -50,6 +56,11 @@ export function parseInvite(link: string): Invite {
     }
     invite.chatKey = key;
   }
+  const token = fragment.get('invite');
+  if (token !== null && token !== '') {
+    if (!INVITE_TOKEN.test(token)) invalid('the invite token is not valid');
+    invite.inviteToken = token;
+  }
   return invite;
 }
 
@@ -58,6 +69,7 @@ export function formatInvite(invite: Invite): string {
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const fragment = new URLSearchParams();
   if (invite.fingerprint !== undefined) fragment.set('fp', invite.fingerprint.replace(/:/g, ''));
+  if (invite.inviteToken !== undefined && invite.inviteToken !== '') fragment.set('invite', invite.inviteToken);
   if (invite.chatKey !== undefined && invite.chatKey !== '') fragment.set('key', invite.chatKey);
   return `enigma://${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}:${port}/#${fragment.toString()}`;
 }

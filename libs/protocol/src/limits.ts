@@ -10,6 +10,8 @@ export interface ProtocolLimits {
   readonly maxSessionLength: number;
   /** Largest page a `HISTORY` request may ask for. */
   readonly maxHistoryPage: number;
+  /** Longest registration invite token accepted on the wire (ours are 22 characters). */
+  readonly maxInviteLength: number;
 }
 
 /** 64 KiB: a Fernet token of ~48 KiB of UTF-8 text fits, with room to spare. */
@@ -22,6 +24,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
   maxPasswordLength: 1024,
   maxSessionLength: 256,
   maxHistoryPage: 500,
+  maxInviteLength: 128,
 });
 
 /** How many backlog messages `LOGIN_SUCCESSFUL` carries unless configured. */

@@ -6,6 +6,12 @@ export interface Credentials {
   password: string;
 }
 
+/** `REGISTER_CLIENT_`: the credentials, plus the operator's invite token when the server asks for one. */
+export interface RegisterRequest extends Credentials {
+  /** From the invite link (`invite=` after `#`). Only sent when there is one: a v1 client never sends it. */
+  invite?: string;
+}
+
 export interface ResumeRequest {
   /** The opaque token from `LOGIN_SUCCESSFUL.session`. */
   session: string;
@@ -82,6 +88,22 @@ export interface MalformedRequest {
   type: 'MALFORMED_REQUEST';
   reason: string;
 }
+/** The server takes no new accounts (`--registration closed`). */
+export interface RegistrationClosed {
+  type: 'REGISTRATION_CLOSED';
+  /** A sentence for the user. */
+  reason: string;
+}
+/**
+ * Why an invite cannot register anyone (`--registration invite`): none was
+ * sent, no such token (never made, mistyped or revoked: the server does not
+ * tell these apart), every use spent, or past its expiry.
+ */
+export type InviteProblem = 'missing' | 'unknown' | 'used' | 'expired';
+export interface InviteInvalid {
+  type: 'INVITE_INVALID';
+  reason: InviteProblem;
+}
 export interface SessionExpired {
   type: 'SESSION_EXPIRED';
 }
@@ -115,6 +137,8 @@ export type RegisterReply =
   | UserInDatabase
   | InvalidUsername
   | InvalidPassword
+  | RegistrationClosed
+  | InviteInvalid
   | RateLimited
   | MalformedRequest;
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ClientEvent, type ClientEventName } from './events.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
-import type { Credentials, HistoryRequest, ResumeRequest } from './messages.js';
+import type { Credentials, HistoryRequest, RegisterRequest, ResumeRequest } from './messages.js';
 
 /** The payload type each client-to-server event carries. */
 export interface ClientPayloads {
   LOGIN_ATTEMPTING: Credentials;
-  REGISTER_CLIENT_: Credentials;
+  REGISTER_CLIENT_: RegisterRequest;
   RESUME_SESSION: ResumeRequest;
   CLIENT_TO_SERVER: string;
   HISTORY: HistoryRequest;
@@ -32,13 +32,14 @@ const wellFormedText = (max: number, field: string): z.ZodType<string> =>
 const sequenceNumber = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 function schemasFor(limits: ProtocolLimits): { [E in ClientEventName]: z.ZodType<ClientPayloads[E]> } {
-  const credentials = z.strictObject({
+  const fields = {
     username: wellFormedText(limits.maxUsernameLength, 'username').pipe(z.string().min(1, 'username is required')),
     password: wellFormedText(limits.maxPasswordLength, 'password').pipe(z.string().min(1, 'password is required')),
-  });
+  };
   return {
-    LOGIN_ATTEMPTING: credentials,
-    REGISTER_CLIENT_: credentials,
+    LOGIN_ATTEMPTING: z.strictObject(fields),
+    // `invite` is optional: a v1 client's payload is exactly the credentials.
+    REGISTER_CLIENT_: z.strictObject({ ...fields, invite: wellFormedText(limits.maxInviteLength, 'invite').pipe(z.string().min(1, 'invite must not be empty')).optional() }),
     RESUME_SESSION: z.strictObject({
       session: z.string().min(1).max(limits.maxSessionLength),
       afterSeq: sequenceNumber,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { openDatabase, RateLimitedLoginThrottle, DEFAULT_THROTTLE, SqlMessageStore, SqlUserStore, type DatabaseHandle } from '@enigma/auth-store';
+import { openDatabase, RateLimitedLoginThrottle, DEFAULT_THROTTLE, SqlInviteStore, SqlMessageStore, SqlUserStore, type DatabaseHandle } from '@enigma/auth-store';
 import { createPasswordHasher, Fernet, generateKey } from '@enigma/crypto';
 import { encodeFrame, type Relayed } from '@enigma/protocol';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -184,5 +184,41 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     const count = (type: string): number => replies.filter((r) => r.type === type).length;
     expect(count('INVALID_PASSWORD')).toBe(DEFAULT_THROTTLE.accountFailures);
     expect(count('RATE_LIMITED')).toBe(30 - DEFAULT_THROTTLE.accountFailures);
+  });
+
+  // Registration policy (--registration): the store decides an invite's fate, the relay the policy.
+  it('should refuse every registration when closed, and still let members log in', async () => {
+    await member('grace');
+    await database.close();
+    await build({ registration: 'closed' });
+    expect(await relay.register(peer(), { username: 'newcomer', password: strong })).toEqual({ type: 'REGISTRATION_CLOSED', reason: expect.stringMatching(/no new accounts/) });
+    expect(await relay.register(peer(), { username: 'newcomer', password: strong, invite: 'anything-at-all' })).toMatchObject({ type: 'REGISTRATION_CLOSED' });
+    expect(await relay.login(peer(), { username: 'grace', password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+  });
+
+  it('should ask for an invite when invite-only, spend one use per account, and throttle bad tokens per address', async () => {
+    await database.close();
+    await build({ registration: 'invite' }, { ...DEFAULT_THROTTLE, inviteFailures: 2 });
+    const { token } = await new SqlInviteStore(database).create({ uses: 1, expiresInMs: 60_000 });
+    expect(await relay.register(peer(), { username: 'heidi', password: strong })).toEqual({ type: 'INVITE_INVALID', reason: 'missing' });
+    expect(await relay.register(peer(), { username: 'heidi', password: strong, invite: token })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'heidi', registered: true });
+
+    const guesser = '10.6.6.6';
+    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: token })).toEqual({ type: 'INVITE_INVALID', reason: 'used' });
+    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: 'guessed-token-000000000' })).toEqual({ type: 'INVITE_INVALID', reason: 'unknown' });
+    // Two failures allowed: the third attempt waits, whatever its token.
+    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: 'guessed-token-000000001' })).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    const fresh = await new SqlInviteStore(database).create({ uses: 1, expiresInMs: 60_000 });
+    // Blocked even with a good token, while another address is not.
+    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: fresh.token })).toMatchObject({ type: 'RATE_LIMITED' });
+    expect(await relay.register(peer('10.6.6.7'), { username: 'ivan', password: strong, invite: fresh.token })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+  });
+
+  it('should ignore an invite when open: nobody needs one and none is spent', async () => {
+    const invites = new SqlInviteStore(database);
+    const { token } = await invites.create({ uses: 1, expiresInMs: 60_000 });
+    expect(await relay.register(peer(), { username: 'judy', password: strong, invite: token })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+    expect(await relay.register(peer(), { username: 'ken', password: strong, invite: 'not-a-real-token' })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+    expect(await invites.check(token)).toBeUndefined();
   });
 });

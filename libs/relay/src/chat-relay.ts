@@ -35,6 +35,12 @@ import { KeyedGate } from './keyed-gate.js';
 import type { Peer, PeerSession } from './peer.js';
 import { LocalPresence, presenceRegistryId, type PresenceRegistry } from './presence.js';
 
+/**
+ * Who may register: anyone (`open`), only with an operator's invite token
+ * (`invite`), or nobody (`closed`; existing accounts still log in).
+ */
+export type RegistrationPolicy = 'open' | 'invite' | 'closed';
+
 export interface RelayOptions {
   /** Messages of backlog in `LOGIN_SUCCESSFUL`. */
   backlog: number;
@@ -46,6 +52,7 @@ export interface RelayOptions {
   resumeHistoryCap: number;
   /** Logged-in sessions one user may hold at a time; a login beyond it is refused. */
   maxSessionsPerUser: number;
+  registration: RegistrationPolicy;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
@@ -55,6 +62,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   maxFrameLength: MAX_FRAME_LENGTH,
   resumeHistoryCap: 1000,
   maxSessionsPerUser: 20,
+  registration: 'open',
 });
 
 /** Password checks in flight per account (one: each guess sees the failures before it) and per address. */
@@ -152,11 +160,23 @@ export class ChatRelay {
   public async register(peer: Peer, payload: unknown): Promise<RegisterReply> {
     const request = validateClientPayload('REGISTER_CLIENT_', payload);
     if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
+    const { username, password, invite } = request.value;
+    const policy = this.options.registration;
+    if (policy === 'closed') return { type: 'REGISTRATION_CLOSED', reason: 'this server takes no new accounts; ask its operator' };
+    if (policy === 'invite' && invite === undefined) return { type: 'INVITE_INVALID', reason: 'missing' };
     const gate = await this.throttle.beforeRegister(peer.address);
     if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs };
+    if (policy === 'invite') {
+      const guessing = await this.throttle.beforeInvite(peer.address);
+      if (!guessing.allowed) return { type: 'RATE_LIMITED', retryAfterMs: guessing.retryAfterMs };
+    }
 
-    const result = await this.users.register(request.value.username, request.value.password);
+    // An open server ignores an invite (it needs none, and spends none).
+    const result = await this.users.register(username, password, policy === 'invite' ? { invite } : {});
     switch (result.type) {
+      case 'inviteInvalid':
+        await this.throttle.inviteFailed(peer.address);
+        return { type: 'INVITE_INVALID', reason: result.reason };
       case 'usernameTaken':
         return { type: 'USER_IN_DATABASE' };
       case 'invalidUsername':

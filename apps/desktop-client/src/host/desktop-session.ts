@@ -1,14 +1,14 @@
 import { ChatClient, ClientError, formatInvite, parseInvite } from '@enigma/client';
 import { Fernet, generateKey } from '@enigma/crypto';
-import type { LoginReply, RegisterReply } from '@enigma/protocol';
+import type { InviteProblem, LoginReply, RegisterReply } from '@enigma/protocol';
 import type { WebSocket } from 'ws';
-import type { AppSnapshot, ChatLine, ConnectionState, HostEvent, HostMessage, UiError, UiRequest } from '../shared/bridge-protocol.js';
+import type { AppSnapshot, ChatLine, ConnectionState, HostEvent, HostMessage, UiError, UiErrorCode, UiRequest } from '../shared/bridge-protocol.js';
 import type { ProfileStore } from './profile-store.js';
 
 const MAX_LINES = 2000;
 
 /** Turns "host:port", "https://host:port" or an invite into a server URL (+ what the invite carries). */
-export function readServerField(input: string): { url: string; fingerprint?: string; chatKey?: string } {
+export function readServerField(input: string): { url: string; fingerprint?: string; chatKey?: string; inviteToken?: string } {
   const trimmed = input.trim();
   if (trimmed.startsWith('enigma://')) return parseInvite(trimmed);
   const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
@@ -16,6 +16,8 @@ export function readServerField(input: string): { url: string; fingerprint?: str
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('not an http(s) address');
   return { url: url.origin };
 }
+
+const INVITE_ERRORS = { missing: 'inviteMissing', unknown: 'inviteUnknown', used: 'inviteUsed', expired: 'inviteExpired' } as const satisfies Record<InviteProblem, UiErrorCode>;
 
 function replyError(reply: LoginReply | RegisterReply, registering: boolean): UiError | undefined {
   switch (reply.type) {
@@ -27,6 +29,10 @@ function replyError(reply: LoginReply | RegisterReply, registering: boolean): Ui
       return registering ? { code: 'weakPassword', detail: reply.reason } : { code: 'wrongPassword' };
     case 'USER_IN_DATABASE':
       return { code: 'nameTaken' };
+    case 'REGISTRATION_CLOSED':
+      return { code: 'registrationClosed' };
+    case 'INVITE_INVALID':
+      return { code: INVITE_ERRORS[reply.reason] };
     case 'RATE_LIMITED':
       return { code: 'rateLimited', retryAfterMs: reply.retryAfterMs };
     case 'BANNED':
@@ -51,7 +57,8 @@ class RequestFailed extends Error {
 
 /**
  * The Node side of the desktop app: one ChatClient, the user's profile, and
- * the UI windows attached over the bridge. Passwords pass through, never kept.
+ * the UI windows attached over the bridge. Passwords pass through, never kept;
+ * an invite token is kept in memory until it registers someone.
  */
 export class DesktopSession {
   readonly #uis = new Set<WebSocket>();
@@ -59,16 +66,20 @@ export class DesktopSession {
   #unsubscribe: Array<() => void> = [];
   #pendingTrust: ((accept: boolean) => void) | undefined;
   #snapshot: AppSnapshot;
+  /** The registration token from an invite link, for the server it names. */
+  #invite: { url: string; token: string } | undefined;
 
   public constructor(
     private readonly profiles: ProfileStore,
-    initial: { server?: string; chatKey?: string; username?: string; locale: string },
+    initial: { server?: string; chatKey?: string; username?: string; locale: string; inviteToken?: string },
   ) {
+    if (initial.server !== undefined && initial.inviteToken !== undefined) this.#invite = { url: initial.server, token: initial.inviteToken };
     this.#snapshot = {
       server: initial.server ?? '',
       chatKey: initial.chatKey ?? '',
       username: initial.username ?? '',
       loggedIn: false,
+      invited: this.#invite !== undefined,
       state: 'offline',
       online: [],
       messages: [],
@@ -131,8 +142,8 @@ export class DesktopSession {
     }
   }
 
-  private async connect(serverField: string, chatKeyField: string): Promise<{ server: string; chatKey: string; fingerprint: string }> {
-    let target: { url: string; fingerprint?: string; chatKey?: string };
+  private async connect(serverField: string, chatKeyField: string): Promise<{ server: string; chatKey: string; fingerprint: string; invited: boolean }> {
+    let target: ReturnType<typeof readServerField>;
     try {
       target = readServerField(serverField);
     } catch {
@@ -172,9 +183,12 @@ export class DesktopSession {
             this.broadcast({ event: 'untrusted', fingerprint: offered });
           }),
       });
-      this.#snapshot = { ...this.#snapshot, server: target.url, chatKey };
+      // A link's token replaces the one held; another server drops it.
+      if (target.inviteToken !== undefined) this.#invite = { url: target.url, token: target.inviteToken };
+      else if (this.#invite?.url !== target.url) this.#invite = undefined;
+      this.#snapshot = { ...this.#snapshot, server: target.url, chatKey, invited: this.#invite !== undefined };
       await this.profiles.update(target.url, { fingerprint, chatKey });
-      return { server: target.url, chatKey, fingerprint };
+      return { server: target.url, chatKey, fingerprint, invited: this.#snapshot.invited };
     } catch (error) {
       if (error instanceof RequestFailed) throw error;
       throw new RequestFailed(connectError(error));
@@ -185,10 +199,16 @@ export class DesktopSession {
     const client = this.#client;
     if (client === undefined) throw new RequestFailed({ code: 'unreachable' });
     this.#snapshot.messages = [];
-    const reply = op === 'login' ? await client.login(username, password) : await client.register(username, password);
+    const invite = this.#invite?.url === this.#snapshot.server ? this.#invite.token : undefined;
+    const reply = op === 'login' ? await client.login(username, password) : await client.register(username, password, { invite });
     const error = replyError(reply, op === 'register');
+    // A dead token (unknown, used, expired) is forgotten: only a new link helps.
+    if (reply.type === 'INVITE_INVALID' && reply.reason !== 'missing') this.#invite = undefined;
+    this.#snapshot.invited = this.#invite !== undefined;
     if (error !== undefined || reply.type !== 'LOGIN_SUCCESSFUL') throw new RequestFailed(error ?? { code: 'failed' });
-    this.#snapshot = { ...this.#snapshot, username: reply.username, loggedIn: true, online: [...reply.online].sort() };
+    // Spent (or not needed): an invite is for joining once.
+    if (op === 'register') this.#invite = undefined;
+    this.#snapshot = { ...this.#snapshot, username: reply.username, loggedIn: true, invited: this.#invite !== undefined, online: [...reply.online].sort() };
     this.broadcast({ event: 'online', online: this.#snapshot.online });
     await this.profiles.update(this.#snapshot.server, { lastUsername: reply.username });
     return { username: reply.username };

@@ -39,6 +39,11 @@ export type UiErrorCode =
   | 'weakPassword'
   | 'rateLimited'
   | 'banned'
+  | 'registrationClosed'
+  | 'inviteMissing'
+  | 'inviteUnknown'
+  | 'inviteUsed'
+  | 'inviteExpired'
   | 'certificateChanged'
   | 'certificateRefused'
   | 'unreachable'
@@ -61,6 +66,8 @@ export interface AppSnapshot {
   chatKey: string;
   username: string;
   loggedIn: boolean;
+  /** An operator's invite token (from an invite link) waits for a registration at `server`. */
+  invited: boolean;
   state: ConnectionState;
   online: string[];
   messages: ChatLine[];

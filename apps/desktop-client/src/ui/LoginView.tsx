@@ -22,6 +22,11 @@ function fieldOf(error: UiError): Field {
     case 'certificateRefused':
     case 'unreachable':
     case 'invalidServer':
+    case 'registrationClosed': // registration refusals: the cure is another invite link (or server)
+    case 'inviteMissing':
+    case 'inviteUnknown':
+    case 'inviteUsed':
+    case 'inviteExpired':
       return 'server';
     default:
       return 'form';
@@ -34,6 +39,13 @@ export function describeError(error: UiError, t: Strings): string {
   const sentence = error.detail !== undefined && error.detail !== '' ? `${base.replace(/\.$/, '')}: ${error.detail}.` : base;
   const retry = error.retryAfterMs !== undefined ? ` ${t.retryIn(Math.ceil(error.retryAfterMs / 1000))}` : '';
   return `${sentence}${retry}`;
+}
+
+/** An `enigma://` link whose part after `#` carries an operator's registration token. */
+export function carriesInvite(field: string): boolean {
+  const trimmed = field.trim();
+  const hash = trimmed.indexOf('#');
+  return trimmed.startsWith('enigma://') && hash !== -1 && new URLSearchParams(trimmed.slice(hash + 1)).get('invite') !== null;
 }
 
 interface Props {
@@ -51,20 +63,29 @@ export function LoginView({ bridge, t, initial, expired, onLoggedIn }: Props): R
   const [chatKey, setChatKey] = useState(initial.chatKey);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | undefined>(expired ? { code: 'sessionExpired' } : undefined);
+  // The app holds an invite token (from --invite or an earlier paste), or one
+  // was just pasted: then registering is what Enter does.
+  const [invited, setInvited] = useState(initial.invited);
+  const joining = invited || carriesInvite(server);
+  const primary = joining ? 'register' : 'login';
 
   const submit = async (op: 'login' | 'register', event?: FormEvent): Promise<void> => {
     event?.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const connected = await bridge.request<{ server: string; chatKey: string }>({ op: 'connect', server, chatKey });
+      const connected = await bridge.request<{ server: string; chatKey: string; invited: boolean }>({ op: 'connect', server, chatKey });
       setServer(connected.server);
       setChatKey(connected.chatKey);
+      setInvited(connected.invited);
       const result = await bridge.request<{ username: string }>({ op, username, password });
       setPassword('');
       onLoggedIn(result.username);
     } catch (failure) {
-      setError(failure as UiError);
+      const refusal = failure as UiError;
+      // The app has forgotten a dead invite: back to logging in, until a new link is pasted.
+      if (refusal.code === 'inviteUnknown' || refusal.code === 'inviteUsed' || refusal.code === 'inviteExpired') setInvited(false);
+      setError(refusal);
     } finally {
       setBusy(false);
     }
@@ -79,9 +100,14 @@ export function LoginView({ bridge, t, initial, expired, onLoggedIn }: Props): R
 
   return (
     <main className="login">
-      <form onSubmit={(e) => void submit('login', e)} aria-busy={busy}>
+      <form onSubmit={(e) => void submit(primary, e)} aria-busy={busy} data-mode={primary}>
         <h1>{t.title}</h1>
         <p className="subtitle">{t.subtitle}</p>
+        {joining && (
+          <p className="invited" role="status">
+            {t.invited}
+          </p>
+        )}
         <label>
           {t.server}
           <input name="server" value={server} placeholder={t.serverPlaceholder} onChange={(e) => setServer(e.target.value)} autoComplete="url" required />
@@ -94,7 +120,7 @@ export function LoginView({ bridge, t, initial, expired, onLoggedIn }: Props): R
         {errorFor('username')}
         <label>
           {t.password}
-          <input name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" maxLength={1024} required />
+          <input name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete={joining ? 'new-password' : 'current-password'} maxLength={1024} required />
         </label>
         {errorFor('password')}
         <label>
@@ -109,12 +135,17 @@ export function LoginView({ bridge, t, initial, expired, onLoggedIn }: Props): R
         {errorFor('chatKey')}
         {errorFor('form')}
         <div className="actions">
-          <button type="submit" name="login" disabled={busy}>
-            {busy ? t.working : t.login}
-          </button>
-          <button type="button" name="register" disabled={busy} onClick={() => void submit('register')}>
-            {t.register}
-          </button>
+          {(joining ? (['register', 'login'] as const) : (['login', 'register'] as const)).map((op) =>
+            op === primary ? (
+              <button key={op} type="submit" name={op} disabled={busy}>
+                {busy ? t.working : t[op]}
+              </button>
+            ) : (
+              <button key={op} type="button" name={op} disabled={busy} onClick={() => void submit(op)}>
+                {t[op]}
+              </button>
+            ),
+          )}
         </div>
       </form>
     </main>

@@ -59,7 +59,7 @@ const nastyString = fc.oneof(
 const nastyNumber = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, -1, 1, 1.5, 499, 500, 501, 2 ** 31, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 1e308, -1e308));
 const buffer = fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes));
 const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'then', 'username', 'password', 'session', 'afterSeq', 'beforeSeq', 'limit', 'type'),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'then', 'username', 'password', 'invite', 'session', 'afterSeq', 'beforeSeq', 'limit', 'type'),
   fc.string({ maxLength: 8 }),
 );
 
@@ -289,7 +289,14 @@ function allowedReplies(event: ClientEvent, wire: unknown[], loggedIn: LoginStat
   switch (event) {
     case 'LOGIN_ATTEMPTING':
     case 'REGISTER_CLIENT_': {
-      const ok = isPlainObject(p) && hasExactly(p, ['username', 'password']) && text(p['username'], 1, 128, true) && text(p['password'], 1, 1024, true);
+      // A registration may carry an invite (ignored by this open server).
+      const invite = event === 'REGISTER_CLIENT_' ? ['invite'] : [];
+      const ok =
+        isPlainObject(p) &&
+        hasExactly(p, ['username', 'password'], invite) &&
+        text(p['username'], 1, 128, true) &&
+        text(p['password'], 1, 1024, true) &&
+        (p['invite'] === undefined || text(p['invite'], 1, 128, true));
       if (!ok) return ['MALFORMED_REQUEST'];
       return event === 'LOGIN_ATTEMPTING'
         ? ['LOGIN_SUCCESSFUL', 'INVALID_USERNAME', 'INVALID_PASSWORD', 'RATE_LIMITED', 'BANNED']
