@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { addressBlock } from '@enigma/auth-store';
 import type { Socket } from 'socket.io';
 import type { Logger } from './logger.js';
 import type { ServerLimits } from './options.js';
@@ -73,7 +74,7 @@ export class ConnectionGuard {
     this.#ownHostNames = new Set(ownHostNames);
   }
 
-  /** Open connections (and handshakes under way) from one address, or in total. */
+  /** Open connections (and handshakes under way) from one address block (`addressBlock`: an IPv6 /64 counts as one), or in total. */
   public connections(address?: string): number {
     if (address === undefined) return this.#total + this.#pending.size;
     return (this.#perAddress.get(address) ?? 0) + (this.#pendingPerAddress.get(address) ?? 0);
@@ -86,7 +87,7 @@ export class ConnectionGuard {
       callback(`connections from the web origin ${origin.slice(0, 100)} are not allowed`, false);
       return;
     }
-    const address = request.socket.remoteAddress ?? '';
+    const address = addressBlock(request.socket.remoteAddress ?? '');
     const { maxConnections, maxConnectionsPerAddress } = this.limits;
     if (maxConnectionsPerAddress > 0 && this.connections(address) > maxConnectionsPerAddress) {
       callback(`too many connections from your address (at most ${maxConnectionsPerAddress})`, false);
@@ -116,7 +117,7 @@ export class ConnectionGuard {
   /** engine.io `connection`: counts the connection until it closes and watches its buffer (see `sweepBuffers`). */
   public track(connection: EngineConnection): void {
     this.handshakeDone(connection.request);
-    const address = connection.remoteAddress;
+    const address = addressBlock(connection.remoteAddress);
     this.#total++;
     count(this.#perAddress, address, +1);
     this.#connections.add(connection);
@@ -136,7 +137,7 @@ export class ConnectionGuard {
   /** socket.io middleware: the refusal a client can read. */
   public readonly middleware = (socket: Socket, next: (error?: Error) => void): void => {
     const { maxConnections, maxConnectionsPerAddress } = this.limits;
-    const address = socket.conn.remoteAddress;
+    const address = addressBlock(socket.conn.remoteAddress);
     let refusal: string | undefined;
     if (maxConnectionsPerAddress > 0 && (this.#perAddress.get(address) ?? 0) > maxConnectionsPerAddress) {
       refusal = `too many connections from your address (at most ${maxConnectionsPerAddress}); close some and try again`;

@@ -2,6 +2,7 @@
 // on TypeORM (SQLite through better-sqlite3 by default, or PostgreSQL).
 export { AuthStoreContainerModule, databaseHandleId } from './auth-store.module.js';
 export type { AuthStoreOptions } from './auth-store.module.js';
+export { addressBlock } from './address-block.js';
 export { openDatabase } from './database.js';
 export type { DatabaseHandle, WriteObserver } from './database.js';
 export { Ban, entities, Message, RegistrationInvite, Session, User, UserName } from './entities.js';

@@ -1,10 +1,14 @@
 import type { ServiceIdentifier } from 'inversify';
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { addressBlock } from './address-block.js';
 import { usernameKey } from './policy.js';
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
-/** Brute-force and flood protection for logins, registrations and invite tokens. */
+/**
+ * Brute-force and flood protection for logins, registrations and invite
+ * tokens. Addresses are counted by `addressBlock` (an IPv6 /64 is one).
+ */
 export interface LoginThrottle {
   /** Checks only: refuses while the account or the address is blocked, even with the right password. */
   beforeLogin(username: string, address: string): Promise<ThrottleDecision>;
@@ -87,11 +91,11 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
   }
 
   public async beforeLogin(username: string, address: string): Promise<ThrottleDecision> {
-    return blockedBy(await Promise.all([this.#account.get(this.accountKey(username)), this.#address.get(address)]));
+    return blockedBy(await Promise.all([this.#account.get(this.accountKey(username)), this.#address.get(addressBlock(address))]));
   }
 
   public async loginFailed(username: string, address: string): Promise<ThrottleDecision> {
-    const decisions = await Promise.all([this.fail(this.#account, this.accountKey(username)), this.fail(this.#address, address)]);
+    const decisions = await Promise.all([this.fail(this.#account, this.accountKey(username)), this.fail(this.#address, addressBlock(address))]);
     const refused = decisions.filter((d): d is { allowed: false; retryAfterMs: number } => !d.allowed);
     if (refused.length === 0) return { allowed: true };
     return { allowed: false, retryAfterMs: Math.max(...refused.map((d) => d.retryAfterMs)) };
@@ -103,7 +107,7 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
 
   public async beforeRegister(address: string): Promise<ThrottleDecision> {
     try {
-      await this.#registrations.consume(address);
+      await this.#registrations.consume(addressBlock(address));
       return { allowed: true };
     } catch (error) {
       if (error instanceof RateLimiterRes) return refusal(error);
@@ -112,11 +116,11 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
   }
 
   public async beforeInvite(address: string): Promise<ThrottleDecision> {
-    return blockedBy([await this.#invites.get(address)]);
+    return blockedBy([await this.#invites.get(addressBlock(address))]);
   }
 
   public inviteFailed(address: string): Promise<ThrottleDecision> {
-    return this.fail(this.#invites, address);
+    return this.fail(this.#invites, addressBlock(address));
   }
 
   private accountKey(username: string): string {

@@ -114,6 +114,22 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(await relay.login(p, { nope: true })).toMatchObject({ type: 'MALFORMED_REQUEST' });
   });
 
+  it('should count a whole IPv6 /64 as one address, so rotating through it does not escape the throttles', async () => {
+    await database.close();
+    await build({}, { ...DEFAULT_THROTTLE, registrations: 3, addressFailures: 3 });
+    // A fresh address of one /64 for every attempt, as a host with SLAAC or privacy addresses can.
+    let host = 0;
+    const rotating = (): Peer => peer(`2001:db8:7:7:${(++host).toString(16)}::${host}`);
+    for (const name of ['ipv6a', 'ipv6b', 'ipv6c']) expect(await relay.register(rotating(), { username: name, password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+    expect(await relay.register(rotating(), { username: 'ipv6d', password: strong })).toMatchObject({ type: 'RATE_LIMITED' });
+    // Another /64 has its own budget.
+    expect(await relay.register(peer('2001:db8:7:8::1'), { username: 'ipv6e', password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+
+    const guesses = [];
+    for (const name of ['ipv6a', 'ipv6b', 'ipv6c', 'ipv6a']) guesses.push((await relay.login(rotating(), { username: name, password: 'wrong-wrong-wrong' })).type);
+    expect(guesses).toEqual(['INVALID_PASSWORD', 'INVALID_PASSWORD', 'INVALID_PASSWORD', 'RATE_LIMITED']);
+  });
+
   it('should resume a session with what was missed, and refuse unknown sessions', async () => {
     const alice = await member('alice');
     const bobPeer = peer();

@@ -1,4 +1,5 @@
 import {
+  addressBlock,
   loginThrottleId,
   messageStoreId,
   usernameKey,
@@ -132,7 +133,7 @@ export class ChatRelay {
     const { username, password } = request.value;
     const busy: LoginReply = { type: 'RATE_LIMITED', retryAfterMs: BUSY_RETRY_MS, reason: 'too many login attempts at once' };
     const reply = await this.#accountLogins.run(usernameKey(username), () =>
-      this.#addressLogins.run(peer.address, () => this.checkPassword(peer, username, password)),
+      this.#addressLogins.run(addressBlock(peer.address), () => this.checkPassword(peer, username, password)),
     );
     return reply ?? busy;
   }
