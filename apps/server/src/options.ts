@@ -29,6 +29,8 @@ export interface ServerOptions {
   metricsHost?: string;
   /** Who may register (README, "Who may register"); `open` when unset. */
   registration?: RegistrationPolicy;
+  /** How long a user who lost their last session still shows as online (the relay's `presenceGraceMs`); unset: the relay's default. */
+  presenceGraceMs?: number;
 }
 
 /** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
@@ -146,6 +148,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself').env('ENIGMA_ALLOWED_ORIGINS').argParser(origins))
     .addOption(new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz over plain HTTP on this port; 0 picks a free one').env('ENIGMA_METRICS_PORT').argParser(integer(0, 65535)))
     .addOption(new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)').env('ENIGMA_METRICS_HOST').default('127.0.0.1'))
+    .addOption(new Option('--presence-grace <ms>', 'a user whose last connection dropped shows as online this long before others hear they left').env('ENIGMA_PRESENCE_GRACE_MS').argParser(integer(0, 600_000)).default(5000))
     .addOption(new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody').env('ENIGMA_REGISTRATION').choices(['open', 'invite', 'closed']).default('open'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -176,6 +179,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     metricsPort?: number;
     metricsHost: string;
     registration: RegistrationPolicy;
+    presenceGrace: number;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -217,5 +221,6 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     metricsPort: flags.metricsPort,
     metricsHost: flags.metricsHost,
     registration: flags.registration,
+    presenceGraceMs: flags.presenceGrace,
   };
 }

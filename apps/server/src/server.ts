@@ -116,7 +116,12 @@ export class EnigmaServer {
       ProtocolContainerModule.fromOptions(),
       CryptoContainerModule.fromOptions(),
       AuthStoreContainerModule.fromOptions({ database, throttle: options.throttle, limiters: cluster?.limiters }),
-      RelayContainerModule.fromOptions({ backlog: options.history, maxSessionsPerUser: limits.maxSessionsPerUser, registration: options.registration ?? 'open' }),
+      RelayContainerModule.fromOptions({
+        backlog: options.history,
+        maxSessionsPerUser: limits.maxSessionsPerUser,
+        registration: options.registration ?? 'open',
+        ...(options.presenceGraceMs === undefined ? {} : { presenceGraceMs: options.presenceGraceMs }),
+      }),
     );
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
     if (cluster !== undefined) container.rebind(presenceRegistryId).toConstantValue(cluster.presence);

@@ -21,6 +21,8 @@ export interface LoginThrottle {
   beforeInvite(address: string): Promise<ThrottleDecision>;
   /** Counts a bad, used or expired invite token; past the limit, blocks the address with back-off. */
   inviteFailed(address: string): Promise<ThrottleDecision>;
+  /** Counts one session resume of the user (a valid token): bounds a reconnect loop. */
+  beforeResume(username: string): Promise<ThrottleDecision>;
 }
 
 export const loginThrottleId: ServiceIdentifier<LoginThrottle> = Symbol.for('@enigma/auth-store/LoginThrottle');
@@ -41,6 +43,13 @@ export interface ThrottleOptions {
   /** Registrations with a bad, used or expired invite token per address per window, before it is blocked. */
   inviteFailures: number;
   inviteFailureWindowSeconds: number;
+  /**
+   * Session resumes per user per window. Generous: every session of a user
+   * (up to 20) resumes at once after a server restart, and a flaky network
+   * reconnects often.
+   */
+  resumes: number;
+  resumeWindowSeconds: number;
 }
 
 export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
@@ -53,6 +62,8 @@ export const DEFAULT_THROTTLE: ThrottleOptions = Object.freeze({
   registrationWindowSeconds: 60 * 60,
   inviteFailures: 5,
   inviteFailureWindowSeconds: 60 * 60,
+  resumes: 60,
+  resumeWindowSeconds: 60,
 });
 
 /** Builds a limiter; `rate-limiter-flexible` has Redis/Postgres twins with the same API for scale-out. */
@@ -62,6 +73,17 @@ const memoryLimiters: LimiterFactory = (options) => new RateLimiterMemory(option
 
 function refusal(result: RateLimiterRes): ThrottleDecision {
   return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(result.msBeforeNext)) };
+}
+
+/** Takes one point; refused (without blocking further) once the window's points are used up. */
+async function consumeOne(limiter: RateLimiterAbstract, key: string): Promise<ThrottleDecision> {
+  try {
+    await limiter.consume(key);
+    return { allowed: true };
+  } catch (error) {
+    if (error instanceof RateLimiterRes) return refusal(error);
+    throw error;
+  }
 }
 
 /** Refused while any of these counters is used up and blocking; the longest wait wins. */
@@ -78,6 +100,7 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
   readonly #strikes: RateLimiterAbstract;
   readonly #registrations: RateLimiterAbstract;
   readonly #invites: RateLimiterAbstract;
+  readonly #resumes: RateLimiterAbstract;
 
   public constructor(
     private readonly options: ThrottleOptions = DEFAULT_THROTTLE,
@@ -88,6 +111,7 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
     this.#strikes = limiters({ keyPrefix: 'login-strikes', points: 1_000_000, duration: 24 * 3600 });
     this.#registrations = limiters({ keyPrefix: 'register-address', points: options.registrations, duration: options.registrationWindowSeconds });
     this.#invites = limiters({ keyPrefix: 'invite-address', points: options.inviteFailures, duration: options.inviteFailureWindowSeconds });
+    this.#resumes = limiters({ keyPrefix: 'resume-account', points: options.resumes, duration: options.resumeWindowSeconds });
   }
 
   public async beforeLogin(username: string, address: string): Promise<ThrottleDecision> {
@@ -105,14 +129,12 @@ export class RateLimitedLoginThrottle implements LoginThrottle {
     await this.#account.delete(this.accountKey(username));
   }
 
-  public async beforeRegister(address: string): Promise<ThrottleDecision> {
-    try {
-      await this.#registrations.consume(addressBlock(address));
-      return { allowed: true };
-    } catch (error) {
-      if (error instanceof RateLimiterRes) return refusal(error);
-      throw error;
-    }
+  public beforeRegister(address: string): Promise<ThrottleDecision> {
+    return consumeOne(this.#registrations, addressBlock(address));
+  }
+
+  public beforeResume(username: string): Promise<ThrottleDecision> {
+    return consumeOne(this.#resumes, this.accountKey(username));
   }
 
   public async beforeInvite(address: string): Promise<ThrottleDecision> {

@@ -85,6 +85,44 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect((replies[3] as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
   });
 
+  it('should not let a client that resumes and drops in a loop flood the others with presence, and should slow the loop down', async () => {
+    const watcher = await member('watcher');
+    const first = peer();
+    const registered = await relay.register(first, { username: 'flapper', password: strong });
+    if (registered.type !== 'LOGIN_SUCCESSFUL') throw new Error(registered.type);
+    const announcedBefore = port.received(watcher.id, 'CLIENT_CONNECTED').length;
+    relay.disconnected(first);
+    const replies: string[] = [];
+    for (let cycle = 0; cycle < 200; cycle++) {
+      const p = peer();
+      replies.push((await relay.resume(p, { session: registered.session, afterSeq: 0 })).type);
+      relay.disconnected(p);
+    }
+    // Within the grace every return is no news: not one join or leave reached the watcher.
+    expect(port.received(watcher.id, 'CLIENT_CONNECTED')).toHaveLength(announcedBefore);
+    expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT')).toEqual([]);
+    // And the loop is throttled: the first 60 resumes of the minute pass, the rest wait.
+    expect(replies.filter((type) => type === 'LOGIN_SUCCESSFUL')).toHaveLength(DEFAULT_THROTTLE.resumes);
+    expect(new Set(replies.slice(DEFAULT_THROTTLE.resumes))).toEqual(new Set(['RATE_LIMITED']));
+    // Gone for good: announced once, when the grace is over (settled() ends it early, as a shutdown does).
+    await relay.settled();
+    expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT').map((event) => event.username)).toEqual(['flapper']);
+  });
+
+  it('should announce a departure only after the grace, and not at all when the user is back in time', async () => {
+    await database.close();
+    await build({ presenceGraceMs: 50 });
+    const watcher = await member('watcher');
+    const erin = peer();
+    const registered = await relay.register(erin, { username: 'erin', password: strong });
+    if (registered.type !== 'LOGIN_SUCCESSFUL') throw new Error(registered.type);
+    relay.disconnected(erin);
+    const left = new Promise<void>((resolve) => relay.events.on('left', () => resolve()));
+    expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT')).toEqual([]);
+    await left;
+    expect(port.received(watcher.id, 'CLIENT_LEFT_CHAT').map((event) => event.username)).toEqual(['erin']);
+  });
+
   it('should announce a user once however many sessions they open, and leave on the last', async () => {
     const watcher = await member('watcher');
     const first = peer();

@@ -54,6 +54,14 @@ export interface RelayOptions {
   /** Logged-in sessions one user may hold at a time; a login beyond it is refused. */
   maxSessionsPerUser: number;
   registration: RegistrationPolicy;
+  /**
+   * How long a user whose last session ended stays "online" for the others
+   * before `CLIENT_LEFT_CHAT` goes out. A reconnect within it (a network
+   * blip, a laptop waking, a server restart) is no news to anyone; a client
+   * that connects and drops in a loop cannot flood every member with
+   * join/leave pairs. 0 announces at once.
+   */
+  presenceGraceMs: number;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
@@ -64,6 +72,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   resumeHistoryCap: 1000,
   maxSessionsPerUser: 20,
   registration: 'open',
+  presenceGraceMs: 5000,
 });
 
 /** Password checks in flight per account (one: each guess sees the failures before it) and per address. */
@@ -112,6 +121,8 @@ export class ChatRelay {
    * them in the order they happened here).
    */
   readonly #lanes: Record<Lane, Promise<unknown>> = { append: Promise.resolve(), presence: Promise.resolve() };
+  /** Users whose last session here ended less than `presenceGraceMs` ago (folded name → departure to announce). */
+  readonly #departing = new Map<string, { username: string; timer: NodeJS.Timeout }>();
 
   public constructor(
     @inject(userStoreId) private readonly users: UserStore,
@@ -201,6 +212,10 @@ export class ChatRelay {
       case 'banned':
         return { type: 'BANNED' };
       case 'ok': {
+        // Resumes cost a database read and a history page each: a client that
+        // reconnects in a loop is slowed down (it retries after retryAfterMs).
+        const gate = await this.throttle.beforeResume(result.user.username);
+        if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs, reason: 'reconnecting too often; wait a moment' };
         const { afterSeq } = request.value;
         return this.enter(peer, result.user, request.value.session, () => this.messages.page({ afterSeq, limit: this.options.resumeHistoryCap }));
       }
@@ -253,6 +268,12 @@ export class ChatRelay {
    */
   public async settled(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
+    // Departures still in their grace are announced now: nobody is coming back to this node.
+    for (const [key, { username, timer }] of [...this.#departing]) {
+      clearTimeout(timer);
+      this.#departing.delete(key);
+      void this.changePresence('left', username);
+    }
     await Promise.all([this.#lanes.append, this.#lanes.presence]);
   }
 
@@ -373,15 +394,23 @@ export class ChatRelay {
     const firstSession = peers === undefined;
     if (peers === undefined) this.#online.set(key, (peers = new Set()));
     peers.add(peer.id);
-    // Announced to the others before this peer is admitted: nobody is told of their own arrival.
-    if (firstSession) await this.changePresence('joined', user.username);
+    // Announced to the others before this peer is admitted: nobody is told of
+    // their own arrival. Back within the grace: the others never saw them go.
+    const departing = this.#departing.get(key);
+    if (departing !== undefined) {
+      clearTimeout(departing.timer);
+      this.#departing.delete(key);
+    } else if (firstSession) {
+      await this.changePresence('joined', user.username);
+    }
     this.port.admit(peer.id);
     const history = await loadHistory();
     const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
     return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq };
   }
 
-  private leave(peerId: string): void {
+  /** `now`: the operator removed the user (kick, ban), no return to wait for. */
+  private leave(peerId: string, announce: 'afterGrace' | 'now' = 'afterGrace'): void {
     const session = this.#sessions.get(peerId);
     if (session === undefined) return;
     this.#sessions.delete(peerId);
@@ -390,8 +419,23 @@ export class ChatRelay {
     peers?.delete(peerId);
     if (peers !== undefined && peers.size === 0) {
       this.#online.delete(key);
-      void this.changePresence('left', session.username);
+      this.depart(key, session.username, announce);
     }
+  }
+
+  /** The user's last session here ended: announced once the grace has passed without a return. */
+  private depart(key: string, username: string, announce: 'afterGrace' | 'now'): void {
+    if (announce === 'now' || this.options.presenceGraceMs === 0) {
+      void this.changePresence('left', username);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#departing.delete(key);
+      void this.changePresence('left', username);
+    }, this.options.presenceGraceMs);
+    // A pending announcement must not keep a finished process alive.
+    timer.unref();
+    this.#departing.set(key, { username, timer });
   }
 
   /** The user's first (or last) session on this node: announced when it is also the first (last) in the cluster. */
@@ -411,10 +455,18 @@ export class ChatRelay {
   }
 
   private disconnectUser(username: string, notice: ServerNotice): number {
-    const peers = [...(this.#online.get(usernameKey(username)) ?? [])];
+    const key = usernameKey(username);
+    const peers = [...(this.#online.get(key) ?? [])];
     for (const peerId of peers) {
       this.port.disconnect(peerId, notice);
-      this.leave(peerId);
+      this.leave(peerId, 'now');
+    }
+    // Removed while in the grace after a disconnect: no return to wait for.
+    const departing = this.#departing.get(key);
+    if (departing !== undefined) {
+      clearTimeout(departing.timer);
+      this.#departing.delete(key);
+      void this.changePresence('left', departing.username);
     }
     return peers.length;
   }

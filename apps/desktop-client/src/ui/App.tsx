@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useState, type ReactElement } from 'react';
 import type { AppSnapshot, ChatLine, ConnectionState, HostEvent } from '../shared/bridge-protocol.js';
 import { Bridge } from './bridge.js';
-import { ChatView, type TimelineItem } from './ChatView.js';
+import { ChatView } from './ChatView.js';
 import { pickLocale, strings, type Locale } from './i18n.js';
 import { LoginView } from './LoginView.js';
+import { appendToTimeline, type TimelineItem } from './timeline.js';
 
 export function App(): ReactElement {
   const [bridgeLost, setBridgeLost] = useState(false);
@@ -34,7 +35,7 @@ export function App(): ReactElement {
     return bridge.onEvent((event: HostEvent) => {
       switch (event.event) {
         case 'message':
-          setTimeline((items) => (items.some((i) => i.kind === 'message' && i.line.id === event.line.id) ? items : [...items, { kind: 'message', line: event.line }]));
+          setTimeline((items) => appendToTimeline(items, { kind: 'message', line: event.line }));
           if (!event.line.own && !document.hasFocus()) {
             setUnread((n) => n + 1);
             notify(event.line, t.locked);
@@ -42,10 +43,10 @@ export function App(): ReactElement {
           break;
         case 'joined':
         case 'left':
-          setTimeline((items) => [...items, { kind: event.event, username: event.presence.username, ts: event.presence.ts }]);
+          setTimeline((items) => appendToTimeline(items, { kind: event.event, username: event.presence.username, ts: event.presence.ts }));
           break;
         case 'notice':
-          setTimeline((items) => [...items, { kind: 'notice', text: event.text, noticeKind: event.noticeKind, ts: event.ts }]);
+          setTimeline((items) => appendToTimeline(items, { kind: 'notice', text: event.text, noticeKind: event.noticeKind, ts: event.ts }));
           break;
         case 'online':
           setOnline(event.online);

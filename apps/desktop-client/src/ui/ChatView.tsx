@@ -1,13 +1,10 @@
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
-import type { ChatLine, ConnectionState, UiError } from '../shared/bridge-protocol.js';
+import type { ConnectionState, UiError } from '../shared/bridge-protocol.js';
 import type { Bridge } from './bridge.js';
 import type { Locale, Strings } from './i18n.js';
 import { describeError } from './LoginView.js';
+import type { TimelineItem } from './timeline.js';
 
-export type TimelineItem =
-  | { kind: 'message'; line: ChatLine }
-  | { kind: 'joined' | 'left'; username: string; ts: number }
-  | { kind: 'notice'; text: string; noticeKind: string; ts: number };
 
 interface Props {
   bridge: Bridge;

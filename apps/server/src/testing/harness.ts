@@ -33,6 +33,8 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     pingTimeoutMs: 20_000,
     // Every test client comes from 127.0.0.1: allow many registrations from it.
     throttle: { registrations: 10_000 },
+    // Departures are announced after a short grace here (5 s by default), so tests that wait for one stay quick.
+    presenceGraceMs: 100,
     ...overrides,
   };
   const server = await EnigmaServer.start(options, createLogger(options.logLevel, options.logFile));
