@@ -165,11 +165,14 @@ async function main(): Promise<void> {
   await chmod(windowDir, 0o700);
   // The launch URL holds the one-time token: it goes to the browser inside an
   // owner-only file, never on its command line (readable by every local user).
-  const launchPage = await writeLaunchPage(host.launchUrl);
+  // The file sits in the browser's own profile directory, which the browser
+  // can always read (a snap or flatpak browser has a /tmp of its own).
+  const launchPage = await writeLaunchPage(host.launchUrl, windowDir);
   launchPages.push(launchPage);
   const window = openAppWindow(launchPage.url, windowDir);
   if (window.kind === 'default-browser') {
-    process.stdout.write(`Opened Enigma in your browser. If nothing opened, open ${launchPage.url}\n`);
+    // stdout is this user's terminal, not a command line: the URL may go there.
+    process.stdout.write(`Opened Enigma in your browser. If nothing opened, open ${host.launchUrl}\n`);
     return;
   }
   process.stdout.write('Enigma window opened\n');

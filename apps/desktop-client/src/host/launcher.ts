@@ -53,9 +53,9 @@ function htmlAttribute(value: string): string {
 
 /**
  * Writes a page that forwards to `launchUrl` (which holds the one-time
- * token) into a fresh private directory: the directory is 0700 and the file
- * 0600, so only this user (and the browser running as this user) can read
- * it. A command line, by contrast, is readable by every local user in
+ * token) into a fresh private directory under `parent`: the directory is 0700
+ * and the file 0600, so only this user (and the browser running as this user)
+ * can read it. A command line, by contrast, is readable by every local user in
  * /proc/PID/cmdline, and the token once was: a local decoy read it first and
  * took the session. The token is spent when the UI first uses it, so the file
  * is worthless afterwards; it goes when the app exits.
