@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     fail(flags['invite-file'] !== undefined ? `cannot read the invite from ${flags['invite-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` : 'cannot read the invite from standard input');
   }
   if (flags.invite !== undefined && flags.invite !== '-') {
-    invite = flags.invite;
+    invite = flags.invite.trim();
     if (holdsSecret(flags.invite)) warn('an invite on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); use --invite-file PATH or --invite - next time');
   }
   if (flags.server !== undefined && holdsSecret(flags.server)) {
@@ -118,6 +118,8 @@ async function main(): Promise<void> {
   let server = profile.lastServer;
   let chatKey = server === undefined ? undefined : profile.servers[server]?.chatKey;
   let inviteToken: string | undefined;
+  // An invite is an enigma:// link: anything else from an invite flag is a mistake, not a server address.
+  if (invite !== undefined && !invite.startsWith('enigma://')) fail('that invite link is not valid: it must start with enigma://');
   const given = invite ?? flags.server;
   if (given !== undefined) {
     try {
@@ -146,10 +148,11 @@ async function main(): Promise<void> {
   });
 
   const launchPages: LaunchPage[] = [];
+  // However the app ends (short of SIGKILL), the launch page goes with it.
+  process.once('exit', () => launchPages.forEach((page) => page.remove()));
   const shutdown = async (): Promise<void> => {
     await session.close();
     await host.close();
-    for (const page of launchPages) await page.remove();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown());

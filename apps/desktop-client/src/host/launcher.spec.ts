@@ -45,7 +45,7 @@ describe('writeLaunchPage', () => {
       const html = await readFile(page.file, 'utf8');
       expect(html).toContain(`location.replace("${launchUrl}")`);
       expect(html).toContain(`content="0;url=${launchUrl}"`);
-      await page.remove();
+      page.remove();
       await expect(stat(path.dirname(page.file))).rejects.toThrow(/ENOENT/);
     } finally {
       await rm(parent, { recursive: true, force: true });

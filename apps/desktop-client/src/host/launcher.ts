@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { accessSync, constants, rmSync } from 'node:fs';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -44,7 +44,8 @@ export interface LaunchPage {
   /** `file:///…/launch.html`: safe to put on a command line, the secret is inside. */
   url: string;
   file: string;
-  remove(): Promise<void>;
+  /** Synchronous, so that it can run in an 'exit' handler too. */
+  remove(): void;
 }
 
 function htmlAttribute(value: string): string {
@@ -75,7 +76,7 @@ export async function writeLaunchPage(launchUrl: string, parent: string = tmpdir
 `;
   // 'wx': never follow or reuse something already at this path.
   await writeFile(file, page, { mode: 0o600, flag: 'wx' });
-  return { url: pathToFileURL(file).href, file, remove: () => rm(directory, { recursive: true, force: true }) };
+  return { url: pathToFileURL(file).href, file, remove: () => rmSync(directory, { recursive: true, force: true }) };
 }
 
 /**
