@@ -26,7 +26,7 @@ const password = 'a-long-desktop-passphrase-7';
     work = await mkdtemp(path.join(tmpdir(), 'enigma-e2e-'));
     server = await startServerProcess(path.join(work, 'server'));
     app = runProgram(desktopEntry, ['--no-window', '--profile-dir', path.join(work, 'profile'), '--server', server.url]);
-    const [, url] = await app.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
+    const [, url] = await app.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/);
     browser = await chromium.launch({ executablePath, args: chromiumArgs });
     const context = await browser.newContext({ locale: 'en-US' });
     page = await context.newPage();

@@ -47,7 +47,7 @@ const password = 'a-long-invited-passphrase-5';
   const openApp = async (args: string[], locale: string): Promise<Page> => {
     const app = runProgram(desktopEntry, ['--no-window', '--profile-dir', path.join(work, `profile-${apps.length}`), ...args]);
     apps.push(app);
-    const [, url] = await app.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/);
+    const [, url] = await app.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/);
     const page = await (await browser.newContext({ locale })).newPage();
     await page.goto(url!);
     return page;

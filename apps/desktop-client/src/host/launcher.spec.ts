@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { browserCandidates, findBrowser } from './launcher.js';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { browserCandidates, findBrowser, writeLaunchPage } from './launcher.js';
 
 describe('browserCandidates', () => {
   it('should look for Chrome, Chromium, Edge and Brave on Linux along PATH', () => {
@@ -21,5 +25,30 @@ describe('browserCandidates', () => {
   it('should pick the first candidate that exists and is executable', () => {
     expect(findBrowser(['/nonexistent/chrome', process.execPath])).toBe(process.execPath);
     expect(findBrowser(['/nonexistent/chrome'])).toBeUndefined();
+  });
+});
+
+describe('writeLaunchPage', () => {
+  it('should put the launch URL in an owner-only file in a private directory, and name only the file', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'enigma-launcher-'));
+    try {
+      const launchUrl = 'http://127.0.0.1:4567/#token=SECRET-one-time-token_abcdefghijkl';
+      const page = await writeLaunchPage(launchUrl, parent);
+      // What goes on the browser's command line: a file URL, no secret.
+      expect(page.url).toMatch(/^file:\/\/\/.+\/launch\.html$/);
+      expect(page.url).not.toContain('SECRET');
+      expect(fileURLToPath(page.url)).toBe(page.file);
+      if (process.platform !== 'win32') {
+        expect((await stat(path.dirname(page.file))).mode & 0o777).toBe(0o700);
+        expect((await stat(page.file)).mode & 0o777).toBe(0o600);
+      }
+      const html = await readFile(page.file, 'utf8');
+      expect(html).toContain(`location.replace("${launchUrl}")`);
+      expect(html).toContain(`content="0;url=${launchUrl}"`);
+      page.remove();
+      await expect(stat(path.dirname(page.file))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });

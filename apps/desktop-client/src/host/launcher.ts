@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Chromium-family browsers that open a page as an app window (`--app=URL`). */
 export function browserCandidates(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -36,10 +39,52 @@ export interface AppWindow {
   close(): void;
 }
 
+/** A page on disk that sends the browser on to the launch URL. */
+export interface LaunchPage {
+  /** `file:///…/launch.html`: safe to put on a command line, the secret is inside. */
+  url: string;
+  file: string;
+  /** Synchronous, so that it can run in an 'exit' handler too. */
+  remove(): void;
+}
+
+function htmlAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Writes a page that forwards to `launchUrl` (which holds the one-time
+ * token) into a fresh private directory under `parent`: the directory is 0700
+ * and the file 0600, so only this user (and the browser running as this user)
+ * can read it. A command line, by contrast, is readable by every local user in
+ * /proc/PID/cmdline, and the token once was: a local decoy read it first and
+ * took the session. The token is spent when the UI first uses it, so the file
+ * is worthless afterwards; it goes when the app exits.
+ */
+export async function writeLaunchPage(launchUrl: string, parent: string = tmpdir()): Promise<LaunchPage> {
+  const directory = await mkdtemp(path.join(parent, 'enigma-launch-'));
+  await chmod(directory, 0o700);
+  const file = path.join(directory, 'launch.html');
+  const target = htmlAttribute(launchUrl);
+  const page = `<!doctype html>
+<meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<meta http-equiv="refresh" content="0;url=${target}">
+<title>Enigma</title>
+<script>location.replace(${JSON.stringify(launchUrl).replace(/</g, '\\u003c')});</script>
+<p><a href="${target}">Open Enigma</a></p>
+`;
+  // 'wx': never follow or reuse something already at this path.
+  await writeFile(file, page, { mode: 0o600, flag: 'wx' });
+  return { url: pathToFileURL(file).href, file, remove: () => rmSync(directory, { recursive: true, force: true }) };
+}
+
 /**
  * Opens the UI in a Chromium-family browser in app mode with its own profile
  * directory (so it is a separate window and process we can wait on); falls
- * back to the system's default browser.
+ * back to the system's default browser. `url` goes on the browser's command
+ * line, where every local user can read it: pass a LaunchPage's url, never
+ * the launch URL itself.
  */
 export function openAppWindow(url: string, userDataDir: string, extraArgs: string[] = []): AppWindow {
   const browser = findBrowser();

@@ -89,3 +89,13 @@ export type HostEvent =
   | { event: 'loggedOut'; reason: UiErrorCode };
 
 export type HostMessage = ({ kind: 'reply' } & UiReply) | ({ kind: 'event' } & HostEvent);
+
+// How the UI authenticates to the host (see host/ui-host.ts). The launch URL
+// carries a one-time token in its fragment; the UI trades it for the session
+// secret at SESSION_PATH (token in LAUNCH_HEADER), then opens the bridge
+// offering two subprotocols: BRIDGE_PROTOCOL (which the host answers) and
+// SESSION_PROTOCOL_PREFIX + secret (which it checks and never echoes).
+export const SESSION_PATH = '/session';
+export const LAUNCH_HEADER = 'x-enigma-launch';
+export const BRIDGE_PROTOCOL = 'enigma-bridge';
+export const SESSION_PROTOCOL_PREFIX = 'enigma-session.';

@@ -31,7 +31,7 @@ export function App(): ReactElement {
       setState(initial.state);
       setLoggedIn(initial.loggedIn);
       setUsername(initial.username);
-    });
+    }, () => undefined); // no bridge: the constructor's onClosed shows why
     return bridge.onEvent((event: HostEvent) => {
       switch (event.event) {
         case 'message':
