@@ -120,7 +120,7 @@ function stderrMatching(program: Program, pattern: RegExp): Promise<string> {
     // Nor does a tab that opens the UI's address without the launch link.
     const stray = await context.newPage();
     await stray.goto(`${ui}/`);
-    await stray.locator('main.fatal').waitFor();
+    await stray.locator('main.fatal', { hasText: 'not opened by it' }).waitFor();
 
     // The user's window still works, and survives a reload.
     // "Generate" asks the host over the bridge for a new chat key.

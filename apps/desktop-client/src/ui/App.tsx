@@ -84,7 +84,8 @@ export function App(): ReactElement {
     [bridge, untrusted],
   );
 
-  if (bridgeLost) return <main className="fatal">{t.errors.unreachable}</main>;
+  // The bridge is the app's own Node side, not the chat server: say so.
+  if (bridgeLost) return <main className="fatal">{t.appLost}</main>;
   if (snapshot === undefined) return <main className="loading">{t.connecting}</main>;
 
   return (
