@@ -5,9 +5,11 @@
 //   node tools/bench/run.mjs --only=fanout,memory   some scenarios (after a build)
 //   node tools/bench/run.mjs --quick --only=cluster  fan-out on 1 and 2 nodes (PostgreSQL + Redis)
 //   node tools/bench/run.mjs --quick --only=stall    others' p99 while 5% of clients stop reading
+//   npm run bench -- --record     full run, kept: results/full.json and docs/bench-fanout.svg
 // Prints a table on stdout (progress goes to stderr) and writes
-// tools/bench/results/latest.json; a full run also writes results/full.json
-// and docs/bench-fanout.svg.
+// tools/bench/results/latest.json (and, for a full run, latest-fanout.svg),
+// both ignored by git: a run leaves `git status` clean. Only --record
+// rewrites the tracked record that docs/benchmarks.md quotes.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +28,11 @@ import { stall } from './scenarios/stall.mjs';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const record = args.includes('--record');
+if (record && (quick || only)) {
+  process.stderr.write('bench: --record keeps a full run only (without --quick or --only)\n');
+  process.exit(2);
+}
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 const svgPath = fileURLToPath(new URL('../../docs/bench-fanout.svg', import.meta.url));
 // Other people's work on a shared machine ruins latency figures: each
@@ -274,12 +281,14 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   writeFileSync(`${resultsDir}latest.json`, json);
-  if (!quick && !only) {
+  const svg = !quick && !only && results.fanout?.servers ? fanoutSvg(results.fanout, { title: `Fan-out to ${results.fanout.clients} clients, ${results.date.slice(0, 10)}, ${results.machine.cores} cores` }) : undefined;
+  if (svg !== undefined) writeFileSync(`${resultsDir}latest-fanout.svg`, svg);
+  if (record) {
     writeFileSync(`${resultsDir}full.json`, json);
-    if (results.fanout?.servers) writeFileSync(svgPath, fanoutSvg(results.fanout, { title: `Fan-out to ${results.fanout.clients} clients, ${results.date.slice(0, 10)}, ${results.machine.cores} cores` }));
+    if (svg !== undefined) writeFileSync(svgPath, svg);
   }
   console.log(report(results));
-  console.log(`\n(${results.durationSeconds} s; results in tools/bench/results/latest.json)`);
+  console.log(`\n(${results.durationSeconds} s; results in tools/bench/results/latest.json${record ? ', recorded in results/full.json and docs/bench-fanout.svg' : ''})`);
 }
 
 await main();

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Fernet, generateKey } from './fernet.js';
 import { CryptoError } from './errors.js';
 
-// The Fernet spec's own vectors (github.com/fernet/spec), copied to shared/vectors.
-const vectors = new URL('../../../../shared/vectors/fernet/', import.meta.url);
+// The Fernet spec's own vectors (github.com/fernet/spec), kept in this
+// repository: test-vectors/fernet/README.md says where they come from.
+const vectors = new URL('../test-vectors/fernet/', import.meta.url);
 interface Vector {
   token: string;
   now: string;
