@@ -318,6 +318,8 @@ export class EnigmaServer {
     const target = resolveDatabase(name, this.options.dataDir, 'dataDir');
     await this.database.switchTo(target);
     this.log.info({ database: this.database.description }, 'database switched');
+    // With --retention, a database selected now is held to it now, not at the next round (up to a minute away).
+    void this.#pruner?.runRound();
     return this.database.description;
   }
 
