@@ -5,6 +5,7 @@
 //   node tools/bench/run.mjs --only=fanout,memory   some scenarios (after a build)
 //   node tools/bench/run.mjs --quick --only=cluster  fan-out on 1 and 2 nodes (PostgreSQL + Redis)
 //   node tools/bench/run.mjs --quick --only=stall    others' p99 while 5% of clients stop reading
+//   node tools/bench/run.mjs --only=retention        event-loop delay while 1,000,000 old messages are pruned
 //   npm run bench -- --record     full run, kept: results/full.json and docs/bench-fanout.svg
 // Prints a table on stdout (progress goes to stderr) and writes
 // tools/bench/results/latest.json (and, for a full run, latest-fanout.svg),
@@ -23,6 +24,7 @@ import { fernet } from './scenarios/fernet.mjs';
 import { history } from './scenarios/history.mjs';
 import { loginBurst } from './scenarios/login-burst.mjs';
 import { memory } from './scenarios/memory.mjs';
+import { retention } from './scenarios/retention.mjs';
 import { stall } from './scenarios/stall.mjs';
 
 const args = process.argv.slice(2);
@@ -48,11 +50,12 @@ const SCENARIOS = {
   history: () => history({ quick }),
   cluster: () => cluster({ quick, quietWaitMs }),
   stall: () => stall({ quick, quietWaitMs }),
+  retention: () => retention({ quick, quietWaitMs }),
 };
 /**
- * A quick run is the five core scenarios (about 100 s); cluster and stall,
- * which start databases or hold steps of 20 s, run in full runs and on
- * request (`--quick --only=cluster,stall`).
+ * A quick run is the five core scenarios (about 100 s); cluster, stall and
+ * retention, which start databases, hold steps of 20 s or seed a million
+ * rows, run in full runs and on request (`--quick --only=cluster,stall`).
  */
 const QUICK_DEFAULT = new Set(['fernet', 'fanout', 'memory', 'loginBurst', 'history']);
 
@@ -243,6 +246,21 @@ function report(r) {
       ]),
     );
     parts.push(`p99 ratio (stalled / baseline): ${fmt(s.p99Ratio)}; stalled clients disconnected by the server: ${s.stalledDisconnected}/${s.stalled}`, '');
+  }
+  if (r.retention?.switchStep) {
+    const t = r.retention;
+    parts.push(`Retention: ${t.removed}/${t.rows} messages a year old pruned by --retention 90d (1,000 per batch) in ${fmt(t.pruningSeconds)} s while ${t.clients} clients exchange ${t.rate} frames/s; steps of ${t.durationMsPerStep / 1000} s; server event-loop delay (monitorEventLoopDelay, 10 ms resolution)`);
+    const row = (label, s) => (s ? [label, s.steps, fmt(s.loopP99MsMedian), fmt(s.loopP99MsWorst), fmt(s.loopMaxMs), fmt(s.sendReceiveP99MsMedian), fmt(s.sendReceiveMaxMs), `${s.delivered}/${s.expected}`] : [label, 0, '-', '-', '-', '-', '-', '-']);
+    parts.push(
+      table([
+        ['run', 'steps', 'loop p99 ms (median)', 'loop p99 ms (worst)', 'loop max ms', 'send->receive p99 ms (median)', 'send->receive max ms', 'delivered'],
+        row('baseline (no pruning)', t.baseline),
+        row('while pruning', t.pruning),
+        row('  switch step, baseline', t.switchStep.baseline),
+        row('  switch step, pruning', t.switchStep.pruning),
+      ]),
+    );
+    parts.push(`ratios (pruning / baseline, steps after the switch): loop p99 median ${fmt(t.loopP99Ratio)}x, worst ${fmt(t.loopP99WorstRatio)}x, loop max ${fmt(t.loopMaxRatio)}x, send->receive p99 ${fmt(t.sendReceiveP99Ratio)}x`, '');
   }
   for (const [name, value] of Object.entries(r)) if (value?.error) parts.push(`${name}: FAILED: ${value.error}`);
   parts.push(r.mode === 'quick' ? 'Goals (a quick run has 200 clients and short rounds: indicative only; the goals are judged on a full run):' : 'Goals:');

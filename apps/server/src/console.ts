@@ -1,7 +1,9 @@
 import type { Interface as ReadLine } from 'node:readline';
 import { createInterface } from 'node:readline';
 import { AuthStoreError } from '@enigma/auth-store';
+import { formatDuration } from './duration.js';
 import { inviteCommand } from './invite-commands.js';
+import type { RetentionStatus } from './retention.js';
 import type { EnigmaServer } from './server.js';
 
 type Out = (line: string) => void;
@@ -13,6 +15,17 @@ interface Command {
 }
 
 const NAME_ARGUMENT = /^\S{1,64}$/;
+/** A file name or path the console accepts (`database`, `backup`): no spaces, quotes or shell characters. */
+const FILE_ARGUMENT = /^[\p{L}\p{N}_.\-/]{1,200}$/u;
+
+/** The `status` line about retention (`--retention`). */
+export function retentionLine(status: RetentionStatus | undefined): string {
+  if (status === undefined) return 'retention: off (every message is kept)';
+  const kept = status.prunedBefore > 0 ? `every message before seq ${status.prunedBefore} deleted` : 'nothing deleted yet';
+  return `retention: ${formatDuration(status.retentionMs)} (checked every ${formatDuration(status.intervalMs)}), ${status.pruning ? 'pruning now' : 'idle'}; ${status.removedSinceStart} removed since start, ${kept}`;
+}
+
+const megabytes = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
 function requireName(args: string): string | undefined {
   return NAME_ARGUMENT.test(args) ? args : undefined;
@@ -45,7 +58,7 @@ export const commands: Record<string, Command> = {
         out(`database: ${server.status().database} (${await server.users.count()} users)`);
         return;
       }
-      if (!/^[\p{L}\p{N}_.\-/]{1,200}$/u.test(args)) {
+      if (!FILE_ARGUMENT.test(args)) {
         out('database: give a file name such as other.db (letters, digits, _ . - /)');
         return;
       }
@@ -67,9 +80,28 @@ export const commands: Record<string, Command> = {
       if (status.fingerprint !== undefined) out(`fingerprint (SHA-256): ${status.fingerprint}`);
       out(`database: ${status.database} (${await server.users.count()} users)`);
       out(`registration: ${status.registration}`);
+      out(retentionLine(await server.retention()));
       const presence = await server.presence();
       if (status.nodeId !== undefined) out(`cluster: this is node ${status.nodeId}, ${presence.nodes} nodes alive`);
       out(`online: ${presence.online.length} users in ${presence.sessions.length} sessions${status.nodeId === undefined ? '' : ` (${status.sessions} on this node)`}`);
+    },
+  },
+  backup: {
+    usage: 'backup PATH [--overwrite]',
+    help: 'write an online copy of the SQLite database (a name is inside the data dir)',
+    run: async (args, server, out) => {
+      const words = args.split(/\s+/).filter((word) => word !== '');
+      const overwrite = words.includes('--overwrite');
+      const [target, ...extra] = words.filter((word) => word !== '--overwrite');
+      if (target === undefined || extra.length > 0 || target.startsWith('-')) return out('usage: backup PATH [--overwrite]   (e.g. backup backups/2026-05-01.db)');
+      if (!FILE_ARGUMENT.test(target)) return out('backup: give a file name such as backup.db (letters, digits, _ . - /)');
+      try {
+        const result = await server.backup(target, { overwrite });
+        out(`backup: wrote ${result.file} (${megabytes(result.bytes)}) in ${(result.ms / 1000).toFixed(1)} s`);
+      } catch (error) {
+        if (AuthStoreError.is(error, 'notSupported')) return out('backup: this server keeps its data in PostgreSQL; back it up with pg_dump (docs/operations.md)');
+        out(`backup: ${AuthStoreError.is(error) ? error.message : 'failed unexpectedly (details in the log)'}`);
+      }
     },
   },
   stats: {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { CommanderError } from 'commander';
-import { startConsole } from './console.js';
+import { retentionLine, startConsole } from './console.js';
 import { createLogger } from './logger.js';
 import { parseServerOptions } from './options.js';
 import { EnigmaServer } from './server.js';
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   out('Enigma server (blind relay) is up');
   out(`database: ${status.database} (${await server.users.count()} users)`);
   out(`registration: ${REGISTRATION_HINT[status.registration]}`);
+  out(retentionLine(await server.retention()));
   for (const url of status.urls) out(`listening on ${url}`);
   if (server.metricsUrl !== undefined) out(`metrics on ${server.metricsUrl}`);
   if (status.fingerprint !== undefined) out(`TLS certificate fingerprint (SHA-256): ${status.fingerprint}`);

@@ -62,4 +62,20 @@ describe(parseServerOptions, () => {
       process.stderr.write = stderr;
     }
   });
+
+  it('should read --retention as a duration (keep everything without it, or with off) and refuse nonsense', () => {
+    expect(parseServerOptions([]).retentionMs).toBeUndefined();
+    expect(parseServerOptions(['--retention', '90d']).retentionMs).toBe(90 * 86_400_000);
+    expect(parseServerOptions(['--retention', '2s']).retentionMs).toBe(2000);
+    expect(parseServerOptions(['--retention', 'off']).retentionMs).toBeUndefined();
+    process.env['ENIGMA_RETENTION'] = '12h';
+    expect(parseServerOptions([]).retentionMs).toBe(12 * 3_600_000);
+    const stderr = process.stderr.write;
+    process.stderr.write = () => true; // commander prints its own line
+    try {
+      for (const bad of ['90', '0d', '1y', 'forever']) expect(() => parseServerOptions(['--retention', bad])).toThrow(/unit|zero|ten years/);
+    } finally {
+      process.stderr.write = stderr;
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import type { ThrottleOptions } from '@enigma/auth-store';
 import type { RegistrationPolicy } from '@enigma/relay';
+import { parseDuration } from './duration.js';
 
 /** Everything the operator can set, from flags or ENIGMA_* environment variables. */
 export interface ServerOptions {
@@ -31,6 +32,8 @@ export interface ServerOptions {
   registration?: RegistrationPolicy;
   /** How long a user who lost their last session still shows as online (the relay's `presenceGraceMs`); unset: the relay's default. */
   presenceGraceMs?: number;
+  /** Messages older than this are deleted (docs/operations.md, "Retention"); unset: kept for ever. */
+  retentionMs?: number;
 }
 
 /** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
@@ -76,6 +79,14 @@ function integer(min: number, max: number): (value: string) => number {
     }
     return parsed;
   };
+}
+
+/** `90d`, `12h`, `30s` … in ms; `off` (or `never`) is 0: keep every message, as no flag does. */
+function retention(value: string): number {
+  if (/^\s*(off|never)\s*$/i.test(value)) return 0;
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}, or off`);
+  return parsed.ms;
 }
 
 /** `https://a.example, http://b.example:8080` → their canonical origins; anything else is refused. */
@@ -149,6 +160,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz over plain HTTP on this port; 0 picks a free one').env('ENIGMA_METRICS_PORT').argParser(integer(0, 65535)))
     .addOption(new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)').env('ENIGMA_METRICS_HOST').default('127.0.0.1'))
     .addOption(new Option('--presence-grace <ms>', 'a user whose last connection dropped shows as online this long before others hear they left').env('ENIGMA_PRESENCE_GRACE_MS').argParser(integer(0, 600_000)).default(5000))
+    .addOption(new Option('--retention <duration>', 'delete messages older than this, e.g. 90d (s, m, h, d, w); default: keep every message').env('ENIGMA_RETENTION').argParser(retention))
     .addOption(new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody').env('ENIGMA_REGISTRATION').choices(['open', 'invite', 'closed']).default('open'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -180,6 +192,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     metricsHost: string;
     registration: RegistrationPolicy;
     presenceGrace: number;
+    retention?: number;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -222,5 +235,6 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     metricsHost: flags.metricsHost,
     registration: flags.registration,
     presenceGraceMs: flags.presenceGrace,
+    ...(flags.retention === undefined || flags.retention === 0 ? {} : { retentionMs: flags.retention }),
   };
 }

@@ -2,8 +2,20 @@ import 'reflect-metadata';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { AuthStoreContainerModule, databaseHandleId, inviteStoreId, openDatabase, userStoreId, type DatabaseHandle, type InviteStore, type UserStore } from '@enigma/auth-store';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import {
+  AuthStoreContainerModule,
+  databaseHandleId,
+  inviteStoreId,
+  messageStoreId,
+  openDatabase,
+  userStoreId,
+  type BackupOptions,
+  type BackupResult,
+  type DatabaseHandle,
+  type InviteStore,
+  type UserStore,
+} from '@enigma/auth-store';
 import { CryptoContainerModule } from '@enigma/crypto';
 import { DEFAULT_LIMITS, ProtocolContainerModule, type NoticeKind } from '@enigma/protocol';
 import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule, type RegistrationPolicy } from '@enigma/relay';
@@ -14,6 +26,7 @@ import { attachSocket, createSocketServer, SocketIoBroadcastPort, watchDeliverie
 import type { Logger } from './logger.js';
 import { MetricsListener, reachabilityProbe, ServerMetrics } from './metrics.js';
 import { DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
+import { RetentionPruner, type RetentionStatus } from './retention.js';
 import { loadCertificate, loadOrCreateSelfSigned, TLS_SERVER_SETTINGS, type TlsMaterial } from './tls.js';
 
 /** What the console and tests see of a running server. */
@@ -79,6 +92,8 @@ export class EnigmaServer {
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
   /** With --metrics-port: the metrics and their listener. */
   #metrics: { metrics: ServerMetrics; listener?: MetricsListener } | undefined;
+  /** With --retention: deletes the messages past it. */
+  #pruner: RetentionPruner | undefined;
 
   private constructor(
     private readonly options: ServerOptions,
@@ -156,6 +171,10 @@ export class EnigmaServer {
         throw error;
       });
       server.#metrics = { metrics, listener };
+    }
+    if (options.retentionMs !== undefined) {
+      server.#pruner = new RetentionPruner(container.get(messageStoreId), options.retentionMs, log);
+      server.#pruner.start();
     }
     log.info({ port: server.port, tls: tls !== undefined, database: database.description }, 'server started');
     return server;
@@ -275,11 +294,32 @@ export class EnigmaServer {
     return true;
   }
 
+  /** With --retention: what it has done; undefined when every message is kept. */
+  public retention(): Promise<RetentionStatus | undefined> {
+    return this.#pruner?.status() ?? Promise.resolve(undefined);
+  }
+
+  /**
+   * `backup PATH`: an online, consistent copy of the SQLite database while
+   * clients keep sending (a name or relative path is inside the data dir, as
+   * for `database`). Refused on PostgreSQL (kind `notSupported`: pg_dump).
+   */
+  public async backup(name: string, options: BackupOptions = {}): Promise<BackupResult & { ms: number }> {
+    const target = resolveDatabase(name, this.options.dataDir, 'dataDir');
+    const started = performance.now();
+    const result = await this.database.backup(target, options);
+    const ms = Math.round(performance.now() - started);
+    this.log.info({ file: result.file, bytes: result.bytes, ms }, 'backup written');
+    return { ...result, ms };
+  }
+
   /** `database NAME`: opens (creating and migrating) another database; sessions stay logged in. */
   public async switchDatabase(name: string): Promise<string> {
     const target = resolveDatabase(name, this.options.dataDir, 'dataDir');
     await this.database.switchTo(target);
     this.log.info({ database: this.database.description }, 'database switched');
+    // With --retention, a database selected now is held to it now, not at the next round (up to a minute away).
+    void this.#pruner?.runRound();
     return this.database.description;
   }
 
@@ -304,6 +344,8 @@ export class EnigmaServer {
       clearTimeout(cut);
       this.#shutdownStep = 'leaving the cluster';
       await this.cluster?.close();
+      this.#shutdownStep = 'finishing a retention batch';
+      await this.#pruner?.stop();
       this.#shutdownStep = 'closing the database';
       await this.database.close();
       this.#shutdownStep = undefined;

@@ -1,4 +1,5 @@
-import { mkdir, open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { entities } from './entities.js';
@@ -37,6 +38,23 @@ export interface DatabaseHandle {
   observeWrites(observer: WriteObserver | undefined): void;
   /** Runs a write, reporting its duration to the observer when it succeeds (the stores' PostgreSQL writes). */
   timeWrite<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * SQLite: writes an online, consistent copy of the current database to
+   * `destination` (see `backup` below). PostgreSQL: refused with kind
+   * `notSupported` (use pg_dump).
+   */
+  backup(destination: string, options?: BackupOptions): Promise<BackupResult>;
+}
+
+export interface BackupOptions {
+  /** Replace an existing file (default: refuse with kind `backupExists`). */
+  overwrite?: boolean;
+}
+
+export interface BackupResult {
+  /** The absolute path written. */
+  file: string;
+  bytes: number;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
@@ -190,8 +208,67 @@ export async function transaction<T>(dataSource: DataSource, work: (query: Query
   }
 }
 
+const exists = (file: string): Promise<boolean> => stat(file).then(
+  () => true,
+  () => false,
+);
+
+/**
+ * An online copy of a SQLite database, made by the writer thread that owns
+ * its connection (consistent with the writes going on while it runs). The
+ * copy is written to a hidden file beside the destination, created
+ * owner-only before SQLite opens it (the data it holds is the chat history
+ * and the password hashes), and put in place only once complete: whoever
+ * finds a file at `destination` finds a whole backup. Without `overwrite`
+ * the final step is a hard link, which fails atomically if the name was
+ * taken meanwhile.
+ */
+async function backupSqlite(writer: SqliteWriterThread, live: string, destination: string, overwrite: boolean): Promise<BackupResult> {
+  const target = path.resolve(destination);
+  if ([live, `${live}-wal`, `${live}-shm`, `${live}-journal`].includes(target)) {
+    throw new AuthStoreError('backupFailed', `${target} is the database in use; choose another file`);
+  }
+  if (!overwrite && (await exists(target))) throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`);
+  const folder = path.dirname(target);
+  const partial = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+  try {
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await (await open(partial, 'wx', 0o600)).close();
+  } catch (error) {
+    throw new AuthStoreError('backupFailed', `cannot create a file in ${folder}`, { cause: error });
+  }
+  try {
+    try {
+      await writer.backup(partial);
+    } catch (error) {
+      throw new AuthStoreError('backupFailed', `the copy failed: ${(error as Error).message}`, { cause: error });
+    }
+    if (overwrite) {
+      await rename(partial, target);
+    } else {
+      try {
+        await link(partial, target);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`);
+        // A file system without hard links: check, then rename (a narrow race, only there).
+        if (await exists(target)) throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`, { cause: error });
+        await rename(partial, target);
+      }
+    }
+    return { file: target, bytes: (await stat(target)).size };
+  } catch (error) {
+    if (AuthStoreError.is(error)) throw error;
+    throw new AuthStoreError('backupFailed', `cannot write ${target}`, { cause: error });
+  } finally {
+    await rm(partial, { force: true });
+    await rm(`${partial}-journal`, { force: true });
+  }
+}
+
 class SwitchableDatabase implements DatabaseHandle {
   #dataSource: DataSource;
+  #database: string;
   #description: string;
   #writer: SqliteWriterThread | undefined;
   #observer: WriteObserver | undefined;
@@ -199,6 +276,7 @@ class SwitchableDatabase implements DatabaseHandle {
 
   public constructor(dataSource: DataSource, database: string) {
     this.#dataSource = dataSource;
+    this.#database = database;
     this.#description = describe(database);
     this.#writer = this.writerFor(database);
   }
@@ -239,11 +317,18 @@ class SwitchableDatabase implements DatabaseHandle {
     const next = await openDataSource(database);
     const previous = { dataSource: this.#dataSource, writer: this.#writer };
     this.#dataSource = next;
+    this.#database = database;
     this.#description = describe(database);
     this.#writer = this.writerFor(database);
     // Writes already posted to the old database finish there first.
     await previous.writer?.close();
     if (previous.dataSource !== next) await previous.dataSource.destroy().catch(() => undefined);
+  }
+
+  public async backup(destination: string, options: BackupOptions = {}): Promise<BackupResult> {
+    const writer = this.#writer;
+    if (writer === undefined) throw new AuthStoreError('notSupported', 'a PostgreSQL database is backed up with pg_dump (docs/operations.md), not by the server');
+    return backupSqlite(writer, this.#database, destination, options.overwrite === true);
   }
 
   public async close(): Promise<void> {

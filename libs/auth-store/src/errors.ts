@@ -1,4 +1,9 @@
-export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed';
+/**
+ * `backupExists`: the backup's destination is taken (and overwriting was not
+ * asked for); `backupFailed`: the copy could not be made or put in place;
+ * `notSupported`: not on this database (a backup on PostgreSQL).
+ */
+export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed' | 'backupExists' | 'backupFailed' | 'notSupported';
 
 const brand = Symbol.for('@enigma/auth-store/AuthStoreError');
 

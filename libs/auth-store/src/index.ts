@@ -4,9 +4,9 @@ export { AuthStoreContainerModule, databaseHandleId } from './auth-store.module.
 export type { AuthStoreOptions } from './auth-store.module.js';
 export { addressBlock } from './address-block.js';
 export { openDatabase } from './database.js';
-export type { DatabaseHandle, WriteObserver } from './database.js';
+export type { BackupOptions, BackupResult, DatabaseHandle, WriteObserver } from './database.js';
 export { Ban, entities, Message, RegistrationInvite, Session, User, UserName } from './entities.js';
-export { CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, migrations } from './migrations.js';
+export { CreateEnigmaTables1764000000000, CreateMessageRetention1766000000000, CreateRegistrationInvites1765000000000, migrations } from './migrations.js';
 export { inviteStoreId, MAX_INVITE_USES, SqlInviteStore } from './invite-store.js';
 export type { CreatedInvite, InviteInfo, InviteProblem, InviteStore } from './invite-store.js';
 export { messageStoreId, SqlMessageStore } from './message-store.js';

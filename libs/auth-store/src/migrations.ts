@@ -45,4 +45,26 @@ export class CreateRegistrationInvites1765000000000 implements MigrationInterfac
   }
 }
 
-export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000];
+/**
+ * History retention (`--retention`): one row saying below which `seq` the
+ * messages were pruned (0: none). Messages already carry their acceptance
+ * time (`ts`, milliseconds) and pruning walks them oldest first by `seq`,
+ * the primary key, so no other column or index is needed. Kept in the
+ * database rather than computed from `MIN(seq)`: once everything was pruned
+ * the table is empty, and the last `seq` (which `LOGIN_SUCCESSFUL` reports
+ * and clients resume from) must not fall back to 0. Idempotent like the others.
+ */
+export class CreateMessageRetention1766000000000 implements MigrationInterface {
+  public readonly name = 'CreateMessageRetention1766000000000';
+
+  public async up(runner: QueryRunner): Promise<void> {
+    await runner.query('CREATE TABLE IF NOT EXISTS message_retention (id INTEGER PRIMARY KEY, pruned_before BIGINT NOT NULL)');
+    await runner.query('INSERT INTO message_retention (id, pruned_before) VALUES (1, 0) ON CONFLICT DO NOTHING');
+  }
+
+  public async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE IF EXISTS message_retention');
+  }
+}
+
+export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, CreateMessageRetention1766000000000];

@@ -121,4 +121,21 @@ const runs = serviceOrSkip('postgres');
     expect(seen).toHaveLength(2);
     expect(seen.every((seconds) => seconds > 0 && seconds < 60)).toBe(true);
   });
+
+  it('should prune the oldest messages in batches from two nodes at once, keep the numbering, and refuse a server-side backup', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const stores = [new SqlMessageStore(a!), new SqlMessageStore(b!)];
+    const now = Date.now();
+    for (let i = 0; i < 30; i++) await stores[0]!.append({ id: i.toString(16).padStart(32, '0'), from: 'bob', ts: i < 25 ? now - 86_400_000 : now, frame: `frame-${i}` });
+    // Both nodes prune together: one holds the lock per batch, the other skips it; together they remove exactly the 25 old ones.
+    let removed = 0;
+    for (let round = 0; round < 10; round++) removed += (await Promise.all(stores.map((store) => store.prune(now - 1000, 10)))).reduce((x, y) => x + y, 0);
+    expect(removed).toBe(25);
+    expect(await stores[1]!.prunedBefore()).toBe(26);
+    expect((await stores[1]!.page({ afterSeq: 0, limit: 100 })).map((m) => m.seq)).toEqual([26, 27, 28, 29, 30]);
+    expect(await stores[0]!.prune(now + 1000, 100)).toBe(5);
+    expect(await stores[0]!.lastSeq()).toBe(30);
+    expect((await stores[1]!.append({ id: 'f'.repeat(32), from: 'bob', ts: now, frame: 'frame-new' })).message.seq).toBe(31);
+    await expect(a!.backup('/tmp/never-written.db')).rejects.toMatchObject({ kind: 'notSupported' });
+  });
 });

@@ -27,8 +27,8 @@ function runOne(job) {
   let statement = statements.get(job.text);
   if (statement === undefined) statements.set(job.text, (statement = db.prepare(job.text)));
   if (statement.reader) return statement.get(...job.parameters);
-  statement.run(...job.parameters);
-  return undefined;
+  const info = statement.run(...job.parameters);
+  return job.changes ? info.changes : undefined;
 }
 
 const failure = (error) => ({ message: String(error && error.message), code: error && error.code });
@@ -59,13 +59,37 @@ function flush() {
   parentPort.postMessage(replies);
 }
 
+// Online backups in progress. SQLite's backup API copies the file a few
+// pages at a time from this connection; the group commits above keep running
+// between the steps (better-sqlite3 yields with setImmediate), and a page
+// this connection changes meanwhile is copied again, so the copy is the
+// database as of the backup's last step: every commit before it, none half.
+const backups = new Set();
+const BACKUP_PAGES_PER_STEP = 1000;
+
+function backup(job) {
+  flush(); // statements posted before the backup are in the copy
+  const running = db
+    .backup(job.backup, { progress: () => BACKUP_PAGES_PER_STEP })
+    .then(
+      (progress) => parentPort.postMessage([{ ticket: job.ticket, row: { pages: progress.totalPages } }]),
+      (error) => parentPort.postMessage([{ ticket: job.ticket, error: failure(error) }]),
+    )
+    .finally(() => backups.delete(running));
+  backups.add(running);
+}
+
 parentPort.on('message', (job) => {
   if (job.close) {
-    flush();
-    db.close();
-    parentPort.close();
+    // A backup in progress finishes first (closing under it would fail it).
+    Promise.allSettled([...backups]).then(() => {
+      flush();
+      db.close();
+      parentPort.close();
+    });
     return;
   }
+  if (job.backup !== undefined) return backup(job);
   queue.push(job);
   if (queue.length === 1) setImmediate(flush);
 });
@@ -88,7 +112,8 @@ interface Reply {
  * still means the row is on disk. Readers on the main connection see each
  * commit as soon as it is made (WAL).
  */
-type Pending = Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void; posted: number }>;
+/** `posted`: when the job was posted, for the write-latency observer; undefined for a backup (not a write a client waits for). */
+type Pending = Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void; posted: number | undefined }>;
 
 export class SqliteWriterThread {
   /** The running thread and the statements it owes an answer for. */
@@ -112,6 +137,26 @@ export class SqliteWriterThread {
    * order of the calls.
    */
   public run<Row>(text: string, parameters: unknown[]): Promise<Row | undefined> {
+    return this.post<Row | undefined>({ text, parameters });
+  }
+
+  /** Runs a statement that returns no rows (`DELETE`, `UPDATE`); resolves with how many rows it changed, once committed. */
+  public runForChanges(text: string, parameters: unknown[]): Promise<number> {
+    return this.post<number>({ text, parameters, changes: true });
+  }
+
+  /**
+   * Writes an online copy of the database to `file` (which must exist empty
+   * or not at all; SQLite's backup API on this thread's connection, so it is
+   * consistent with the writes going on: it holds every statement committed
+   * before it finished). Statements posted before it are in the copy.
+   * Resolves with the number of pages copied.
+   */
+  public backup(file: string): Promise<{ pages: number }> {
+    return this.post<{ pages: number }>({ backup: file });
+  }
+
+  private post<Result>(job: { text: string; parameters: unknown[]; changes?: true } | { backup: string }): Promise<Result> {
     // After close() a statement must fail, not quietly start a new thread on a file being let go.
     if (this.#closed) return Promise.reject(new AuthStoreError('databaseUnavailable', 'the database is closed'));
     const { worker, pending } = this.#thread ?? this.start();
@@ -119,9 +164,9 @@ export class SqliteWriterThread {
     // Referenced only while statements are in flight: an idle writer must not
     // keep a process that is done alive, a busy one must.
     if (pending.size === 0) worker.ref();
-    return new Promise<Row | undefined>((resolve, reject) => {
-      pending.set(ticket, { resolve: resolve as (row: unknown) => void, reject, posted: performance.now() });
-      worker.postMessage({ ticket, text, parameters });
+    return new Promise<Result>((resolve, reject) => {
+      pending.set(ticket, { resolve: resolve as (row: unknown) => void, reject, posted: 'backup' in job ? undefined : performance.now() });
+      worker.postMessage({ ticket, ...job });
     });
   }
 
@@ -147,7 +192,7 @@ export class SqliteWriterThread {
         if (waiting === undefined) continue;
         thread.pending.delete(reply.ticket);
         if (reply.error === undefined) {
-          this.committed?.((now - waiting.posted) / 1000);
+          if (waiting.posted !== undefined) this.committed?.((now - waiting.posted) / 1000);
           waiting.resolve(reply.row);
         } else {
           waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));

@@ -13,6 +13,7 @@ import {
   type RegisterRequest,
   type Relayed,
   type ResumeReply,
+  type ResumeRequest,
   type SendReply,
   type ServerNotice,
   type ServerToClientEvents,
@@ -39,9 +40,28 @@ export interface ChatMessage {
   own: boolean;
 }
 
+/**
+ * Older messages were removed by the server's retention policy (its
+ * operator's `--retention`): the one loss the server does on purpose. A UI
+ * shows it as a line such as "older messages were removed by the server's
+ * retention policy" above the oldest message it has.
+ */
+export interface PrunedEvent {
+  /** The lowest seq the server still keeps: nothing below it will ever arrive. */
+  before: number;
+  /**
+   * Set when this client had not yet received some of what was removed (it
+   * was offline longer than the retention): the messages from this seq up to
+   * `before - 1` are lost to it. Unset: the history simply starts at `before`.
+   */
+  missedFrom?: number;
+}
+
 /** The events of a `ChatClient` and their payloads. */
 export interface ChatClientEvents extends Record<string, unknown> {
   message: ChatMessage;
+  /** May come more than once for the same `before` (each login, resume or history page that reaches it). */
+  pruned: PrunedEvent;
   joined: PresenceEvent;
   left: PresenceEvent;
   notice: ServerNotice;
@@ -123,6 +143,8 @@ export class ChatClient {
   #session: string | undefined;
   #username: string | undefined;
   #lastSeq = 0;
+  /** The server's retention watermark, as last heard (0: nothing pruned). */
+  #prunedBefore = 0;
   /** While catching up, live messages wait here so everything is emitted in seq order. */
   #held: Relayed[] | undefined;
   /** Live messages that arrived past a gap in seq, by seq. */
@@ -155,6 +177,11 @@ export class ChatClient {
 
   public get lastSeq(): number {
     return this.#lastSeq;
+  }
+
+  /** The lowest seq the server still keeps, as last heard; 0 while it has pruned nothing. */
+  public get prunedBefore(): number {
+    return this.#prunedBefore;
   }
 
   /** Frames sent but not yet acknowledged. */
@@ -300,10 +327,15 @@ export class ChatClient {
     return this.enqueue({ id: frame.slice(0, 32), frame });
   }
 
-  /** Older (or newer) messages, decrypted, ascending by seq. */
+  /**
+   * Older (or newer) messages, decrypted, ascending by seq. A page going back
+   * (no `afterSeq`) that reaches what the server's retention removed emits
+   * `pruned`: there is nothing older to ask for.
+   */
   public async history(query: HistoryRequest = {}): Promise<ChatMessage[]> {
     const reply = await this.request<HistoryReply>('HISTORY', query);
     if (reply.type !== 'HISTORY') throw new ClientError(reply.type === 'NOT_LOGGED_IN' ? 'notLoggedIn' : 'malformedFrame', `history refused: ${reply.type}`);
+    if (query.afterSeq === undefined) this.reachedBack(reply.prunedBefore, reply.messages[0]?.seq ?? query.beforeSeq ?? this.#lastSeq + 1);
     return reply.messages.map((m) => this.open(m));
   }
 
@@ -430,17 +462,25 @@ export class ChatClient {
       this.releaseHeld();
       throw error;
     }
-    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply as unknown as LoginSuccessful, resumed);
+    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply as unknown as LoginSuccessful, resumed ? (payload as ResumeRequest).afterSeq : undefined);
     else this.releaseHeld();
     return reply;
   }
 
-  /** After LOGIN_SUCCESSFUL: history first, then what arrived meanwhile, then the outbox. */
-  private async loggedIn(reply: LoginSuccessful, resumed: boolean): Promise<void> {
+  /**
+   * After LOGIN_SUCCESSFUL: history first, then what arrived meanwhile, then
+   * the outbox. `resumedAfter`: the `afterSeq` of a resume (undefined for a
+   * login, whose history is the latest backlog).
+   */
+  private async loggedIn(reply: LoginSuccessful, resumedAfter: number | undefined): Promise<void> {
     this.#session = reply.session;
     this.#username = reply.username;
     this.#held ??= [];
+    const resumed = resumedAfter !== undefined;
     try {
+      const firstGiven = reply.history[0]?.seq ?? reply.lastSeq + 1;
+      if (resumed) this.skipPruned(reply.prunedBefore, firstGiven);
+      else this.reachedBack(reply.prunedBefore, firstGiven);
       for (const message of reply.history) this.deliver(message);
       // A resume reply is capped; page until caught up.
       if (resumed && reply.history.length > 0) await this.catchUp(reply.lastSeq);
@@ -459,9 +499,33 @@ export class ChatClient {
     while (this.#lastSeq < until) {
       const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, beforeSeq, limit: CATCH_UP_PAGE });
       if (page.type !== 'HISTORY') return;
+      this.skipPruned(page.prunedBefore, page.messages[0]?.seq ?? beforeSeq ?? Number.MAX_SAFE_INTEGER);
       for (const message of page.messages) this.deliver(message);
       if (page.messages.length < CATCH_UP_PAGE) return;
     }
+  }
+
+  /**
+   * Catching up after `lastSeq`, the server's first message is `firstGiven`
+   * (or the next one to come): when retention removed what lay between, say
+   * so once and move past it. Those seqs will never arrive, so nothing waits
+   * for them (a live message after them is no gap) and the next resume asks
+   * after them.
+   */
+  private skipPruned(prunedBefore: number | undefined, firstGiven: number): void {
+    if (prunedBefore === undefined) return;
+    this.#prunedBefore = Math.max(this.#prunedBefore, prunedBefore);
+    if (Math.min(prunedBefore, firstGiven) <= this.#lastSeq + 1) return;
+    const missedFrom = this.#lastSeq + 1;
+    this.#lastSeq = Math.max(this.#lastSeq, prunedBefore - 1);
+    this.#events.emit('pruned', { before: prunedBefore, missedFrom });
+  }
+
+  /** Going back in history, the oldest message given is `oldestGiven`: at the watermark, the UI learns that older ones were removed. */
+  private reachedBack(prunedBefore: number | undefined, oldestGiven: number): void {
+    if (prunedBefore === undefined) return;
+    this.#prunedBefore = Math.max(this.#prunedBefore, prunedBefore);
+    if (oldestGiven <= prunedBefore) this.#events.emit('pruned', { before: prunedBefore });
   }
 
   private releaseHeld(): void {

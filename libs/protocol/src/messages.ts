@@ -63,6 +63,13 @@ export interface LoginSuccessful {
   lastSeq: number;
   /** True when this reply answers a registration. */
   registered?: boolean;
+  /**
+   * Present once the server's retention policy (`--retention`) has removed
+   * messages: every message with a lower seq is gone for good, every one from
+   * it on is kept. A client whose `afterSeq` is below `prunedBefore - 1`
+   * missed what lay between (the history starts at the first message kept).
+   */
+  prunedBefore?: number;
 }
 export interface InvalidUsername {
   type: 'INVALID_USERNAME';
@@ -122,6 +129,8 @@ export interface NotLoggedIn {
 export interface HistoryPage {
   type: 'HISTORY';
   messages: Relayed[];
+  /** As in `LoginSuccessful`: present once retention has removed messages; nothing below it will ever come back. */
+  prunedBefore?: number;
 }
 
 export type LoginReply =

@@ -183,6 +183,34 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(await relay.resume(peer(), { session: 'forged', afterSeq: 0 })).toEqual({ type: 'SESSION_EXPIRED' });
   });
 
+  it('should tell a client resuming from before the pruned range what remains and where the pruning stopped, and page history down to it', async () => {
+    const store = new SqlMessageStore(database);
+    const alice = await member('alice');
+    const bobPeer = peer();
+    const login = await relay.register(bobPeer, { username: 'bob', password: strong });
+    if (login.type !== 'LOGIN_SUCCESSFUL') throw new Error(login.type);
+    // Nothing pruned yet: the replies are exactly v1's.
+    expect(login).not.toHaveProperty('prunedBefore');
+    relay.disconnected(bobPeer);
+    for (let i = 1; i <= 5; i++) await relay.send(alice, frame(`old ${i}`));
+    // Retention removes seqs 1-3 (a cutoff after they were accepted, three at a time).
+    expect(await store.prune(Date.now() + 1, 3)).toBe(3);
+    await relay.send(alice, frame('new'));
+
+    const back = peer();
+    const resumed = await relay.resume(back, { session: login.session, afterSeq: 0 });
+    expect(resumed).toMatchObject({ type: 'LOGIN_SUCCESSFUL', lastSeq: 6, prunedBefore: 4 });
+    expect((resumed as { history: Relayed[] }).history.map((m) => m.seq)).toEqual([4, 5, 6]);
+    const older = await relay.history(back, { beforeSeq: 4, limit: 10 });
+    expect(older).toEqual({ type: 'HISTORY', messages: [], prunedBefore: 4 });
+    expect(await relay.history(back, { afterSeq: 0, limit: 2 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 4 }, { seq: 5 }], prunedBefore: 4 });
+
+    // Everything pruned: the last seq stays, and a resume from it is no gap.
+    expect(await store.prune(Date.now() + 1, 1000)).toBe(3);
+    const again = await relay.resume(peer(), { session: login.session, afterSeq: 6 });
+    expect(again).toMatchObject({ type: 'LOGIN_SUCCESSFUL', lastSeq: 6, history: [], prunedBefore: 7 });
+  });
+
   it('should carry the latest backlog on login and page history', async () => {
     await database.close();
     await build({ backlog: 3 });

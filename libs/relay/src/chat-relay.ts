@@ -249,7 +249,7 @@ export class ChatRelay {
     if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
     const limit = request.value.limit ?? this.options.backlog;
     const messages = await this.messages.page({ beforeSeq: request.value.beforeSeq, afterSeq: request.value.afterSeq, limit });
-    return { type: 'HISTORY', messages: messages.map(toRelayed) };
+    return { type: 'HISTORY', messages: messages.map(toRelayed), ...(await this.pruneMark()) };
   }
 
   /** The transport lost the connection (or closed it). Idempotent. */
@@ -406,7 +406,19 @@ export class ChatRelay {
     this.port.admit(peer.id);
     const history = await loadHistory();
     const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
-    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq };
+    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq, ...(await this.pruneMark()) };
+  }
+
+  /**
+   * `{ prunedBefore }` once retention has removed messages, else nothing (a
+   * server that never pruned answers exactly as before). Read after the
+   * history it goes with: a batch pruned in between only raises it, so a gap
+   * between the client's `afterSeq` and the first message it was given is
+   * always covered by it.
+   */
+  private async pruneMark(): Promise<{ prunedBefore?: number }> {
+    const prunedBefore = await this.messages.prunedBefore();
+    return prunedBefore > 0 ? { prunedBefore } : {};
   }
 
   /** `now`: the operator removed the user (kick, ban), no return to wait for. */

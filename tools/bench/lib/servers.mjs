@@ -46,6 +46,13 @@ export async function startServer(kind, { dataDir, args: extraArgs = [], nodeFla
       const m = await Promise.race([program.waitFor(STATS_LINE, from), timeout]);
       return { loopP50Ms: +m[1], loopP99Ms: +m[2], loopMaxMs: +m[3], rssBytes: +m[4], heapBytes: +m[5], sessions: +m[6] };
     },
+    /** Sends a console command; resolves with the whole first line it prints that matches `pattern`. */
+    async console(command, pattern) {
+      const from = program.lines.length;
+      program.command(command);
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${kind}: no answer to ${command}`)), 10_000).unref());
+      return (await Promise.race([program.waitFor(pattern, from), timeout])).input;
+    },
     /** CPU seconds used so far (user + system), from /proc: works for every server kind. */
     cpuSeconds() {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
