@@ -165,6 +165,7 @@ export class DesktopSession {
       client.on('joined', (presence) => this.presence('joined', presence.username, presence.ts)),
       client.on('left', (presence) => this.presence('left', presence.username, presence.ts)),
       client.on('notice', (notice) => this.broadcast({ event: 'notice', noticeKind: notice.kind, text: notice.text, ts: notice.ts })),
+      client.on('pruned', (pruned) => this.broadcast({ event: 'pruned', missed: pruned.missedFrom !== undefined, ts: Date.now() })),
       client.on('state', (state) => this.setState(state)),
       client.on('error', (error) => {
         if (ClientError.is(error, 'sessionExpired')) {

@@ -83,6 +83,8 @@ export type HostEvent =
   | { event: 'message'; line: ChatLine }
   | { event: 'joined' | 'left'; presence: PresenceLine }
   | { event: 'notice'; noticeKind: string; text: string; ts: number }
+  /** The server's retention removed older messages; `missed`: some of them had not reached this user. */
+  | { event: 'pruned'; missed: boolean; ts: number }
   | { event: 'state'; state: ConnectionState }
   | { event: 'online'; online: string[] }
   | { event: 'untrusted'; fingerprint: string }

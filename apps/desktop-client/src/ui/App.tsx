@@ -48,6 +48,9 @@ export function App(): ReactElement {
         case 'notice':
           setTimeline((items) => appendToTimeline(items, { kind: 'notice', text: event.text, noticeKind: event.noticeKind, ts: event.ts }));
           break;
+        case 'pruned':
+          setTimeline((items) => appendToTimeline(items, { kind: 'pruned', missed: event.missed, ts: event.ts }));
+          break;
         case 'online':
           setOnline(event.online);
           break;

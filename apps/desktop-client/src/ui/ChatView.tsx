@@ -85,6 +85,13 @@ export function ChatView({ bridge, t, locale, username, online, state, timeline,
               </article>
             );
           }
+          if (item.kind === 'pruned') {
+            return (
+              <p key={`r${index}`} className="event pruned">
+                {item.missed ? t.prunedMissed : t.pruned}
+              </p>
+            );
+          }
           if (item.kind === 'notice') {
             return (
               <p key={`n${index}`} className="event notice">

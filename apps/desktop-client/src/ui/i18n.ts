@@ -36,6 +36,8 @@ const en = {
   distrust: 'Cancel',
   language: 'Language',
   notice: 'Server notice',
+  pruned: 'Older messages were removed by this server’s retention policy.',
+  prunedMissed: 'You were away longer than this server keeps messages: some sent meanwhile were removed by its retention policy before they reached you.',
   errors: {
     unknownUser: 'There is no user with this name.',
     wrongPassword: 'Wrong password.',
@@ -98,6 +100,8 @@ const ru: Strings = {
   distrust: 'Отмена',
   language: 'Язык',
   notice: 'Сообщение сервера',
+  pruned: 'Более старые сообщения удалены по правилам хранения этого сервера.',
+  prunedMissed: 'Вас не было дольше, чем сервер хранит сообщения: часть отправленных за это время удалена до того, как дошла до вас.',
   errors: {
     unknownUser: 'Пользователя с таким именем нет.',
     wrongPassword: 'Неверный пароль.',

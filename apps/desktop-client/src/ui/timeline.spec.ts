@@ -30,4 +30,14 @@ describe(appendToTimeline, () => {
     expect(timeline[0]).toEqual(message(501));
     expect(timeline.at(-1)).toEqual(message(MAX_TIMELINE_ITEMS + 500));
   });
+
+  it('should say once that retention removed older messages, however often paging back reaches the cut', () => {
+    let timeline: TimelineItem[] = [];
+    timeline = appendToTimeline(timeline, { kind: 'pruned', missed: false, ts: 1 });
+    timeline = appendToTimeline(timeline, message(2));
+    timeline = appendToTimeline(timeline, { kind: 'pruned', missed: false, ts: 3 });
+    timeline = appendToTimeline(timeline, { kind: 'joined', username: 'ева', ts: 4 });
+    timeline = appendToTimeline(timeline, { kind: 'pruned', missed: true, ts: 5 });
+    expect(timeline.map((item) => item.kind)).toEqual(['pruned', 'message', 'joined', 'pruned']);
+  });
 });

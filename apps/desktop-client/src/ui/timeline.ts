@@ -3,7 +3,8 @@ import type { ChatLine } from '../shared/bridge-protocol.js';
 export type TimelineItem =
   | { kind: 'message'; line: ChatLine }
   | { kind: 'joined' | 'left'; username: string; ts: number }
-  | { kind: 'notice'; text: string; noticeKind: string; ts: number };
+  | { kind: 'notice'; text: string; noticeKind: string; ts: number }
+  | { kind: 'pruned'; missed: boolean; ts: number };
 
 /** As many items as the host keeps lines (`MAX_LINES` in desktop-session.ts): older ones fall off the top. */
 export const MAX_TIMELINE_ITEMS = 2000;
@@ -17,7 +18,11 @@ export const MAX_TIMELINE_ITEMS = 2000;
 export function appendToTimeline(items: readonly TimelineItem[], item: TimelineItem): TimelineItem[] {
   if (item.kind === 'message' && items.some((i) => i.kind === 'message' && i.line.id === item.line.id)) return items as TimelineItem[];
   const last = items.at(-1);
-  const replacesLast = item.kind !== 'message' && item.kind !== 'notice' && last !== undefined && (last.kind === 'joined' || last.kind === 'left') && last.username === item.username;
+  const isPresence = (i: TimelineItem | undefined): i is Extract<TimelineItem, { kind: 'joined' | 'left' }> => i?.kind === 'joined' || i?.kind === 'left';
+  // Paging back to the retention cut says so each time: one line is enough.
+  const repeatsPruned = item.kind === 'pruned' && items.some((i) => i.kind === 'pruned' && i.missed === item.missed);
+  if (repeatsPruned) return items as TimelineItem[];
+  const replacesLast = isPresence(item) && isPresence(last) && last.username === item.username;
   const next = replacesLast ? [...items.slice(0, -1), item] : [...items, item];
   return next.length > MAX_TIMELINE_ITEMS ? next.slice(next.length - MAX_TIMELINE_ITEMS) : next;
 }
