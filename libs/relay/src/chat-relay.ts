@@ -66,6 +66,17 @@ export interface RelayOptions {
   historyPerAccount: number;
   historyPerServer: number;
   historyWaiting: number;
+  /**
+   * Bytes of backlog replies one account may be sent per second, on average
+   * (bursts of twice that): a page over it is answered `RATE_LIMITED` until
+   * the account is back within it. Concurrency alone does not bound how much
+   * of the server's time one account takes: two replies at a time, asked
+   * again as soon as they arrive, kept the event loop busy enough that
+   * another user's login waited seconds. 4 MiB/s is some 14,000 ordinary
+   * messages a second of catch-up. Logins and resumes count, but are never
+   * refused for it (they are throttled on their own).
+   */
+  historyBytesPerSecond: number;
   /** Bytes of frames one account may have stored; 0 = no quota. */
   accountQuotaBytes: number;
   /** Logged-in sessions one user may hold at a time; a login beyond it is refused. */
@@ -91,6 +102,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   historyPerAccount: 2,
   historyPerServer: 8,
   historyWaiting: 8,
+  historyBytesPerSecond: 4 * MAX_HISTORY_BYTES,
   accountQuotaBytes: 256 * 1024 * 1024,
   maxSessionsPerUser: 20,
   registration: 'open',
@@ -109,6 +121,7 @@ const BUSY_RETRY_MS = 1000;
 const HISTORY_RETRY_MS = 250;
 const HISTORY_BUSY = 'too many history requests at once for this account or server; wait a moment';
 const HISTORY_UNREAD = 'earlier replies are still unread; read them first';
+const HISTORY_RATE = 'this account is reading history faster than the server allows; wait a moment';
 /** `600 bytes`, `64 KiB`, `1.5 GiB`: a size for a sentence. */
 function describeBytes(bytes: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -159,6 +172,8 @@ export class ChatRelay {
   /** Backlog replies being built, per account and for the server (see `RelayOptions.historyPerAccount`). */
   readonly #accountHistory: KeyedGate;
   readonly #serverHistory: KeyedGate;
+  /** Per folded username: the bytes of backlog it may still be sent now (a token bucket), and when that was. Only accounts below a full bucket are kept. */
+  readonly #historyBudget = new Map<string, { bytes: number; at: number }>();
   /**
    * Work that must happen one task at a time, in call order: broadcasts of
    * appended frames (so they leave in seq order) and presence changes (so the registry sees
@@ -303,8 +318,11 @@ export class ChatRelay {
       // waits for it stays within about a page (the slow-consumer bound cuts
       // it off if it stops reading altogether).
       if ((this.port.unread?.(peer.id) ?? 0) > this.options.historyBytes) return { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_UNREAD };
+      const waitMs = this.historyWait(username);
+      if (waitMs > 0) return { type: 'RATE_LIMITED', retryAfterMs: waitMs, reason: HISTORY_RATE };
       const { beforeSeq, afterSeq } = request.value;
       const { messages, more } = await this.messages.slice({ beforeSeq, afterSeq, limit, maxBytes: this.options.historyBytes });
+      this.chargeHistory(username, messages);
       return { type: 'HISTORY', messages: messages.map(toRelayed), more };
     });
     return reply ?? { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_BUSY };
@@ -319,6 +337,32 @@ export class ChatRelay {
    */
   private backlogTurn<T>(username: string, task: () => Promise<T>): Promise<T | undefined> {
     return this.#accountHistory.run(usernameKey(username), () => this.#serverHistory.run(SERVER, task));
+  }
+
+  /** 0 when the account may be sent a page now; otherwise how long until it may (its budget is overdrawn). */
+  private historyWait(username: string): number {
+    const rate = this.options.historyBytesPerSecond;
+    const budget = this.#historyBudget.get(usernameKey(username));
+    if (rate <= 0 || budget === undefined) return 0;
+    const bytes = Math.min(2 * rate, budget.bytes + ((Date.now() - budget.at) * rate) / 1000);
+    return bytes > 0 ? 0 : Math.max(1, Math.ceil((-bytes / rate) * 1000));
+  }
+
+  /** Takes a reply's frame bytes from the account's budget (which may go below zero: the next page waits). */
+  private chargeHistory(username: string, messages: readonly StoredMessage[]): void {
+    const rate = this.options.historyBytesPerSecond;
+    if (rate <= 0) return;
+    const key = usernameKey(username);
+    const now = Date.now();
+    const budget = this.#historyBudget.get(key);
+    const before = budget === undefined ? 2 * rate : Math.min(2 * rate, budget.bytes + ((now - budget.at) * rate) / 1000);
+    let sent = 0;
+    for (const message of messages) sent += message.frame.length;
+    this.#historyBudget.set(key, { bytes: before - sent, at: now });
+    // Accounts whose budget has refilled are forgotten now and then: the map holds those that read a lot lately.
+    if (this.#historyBudget.size > 1024) {
+      for (const [name, entry] of this.#historyBudget) if (entry.bytes + ((now - entry.at) * rate) / 1000 >= 2 * rate) this.#historyBudget.delete(name);
+    }
   }
 
   private quotaReply(): SendReply {
@@ -481,6 +525,7 @@ export class ChatRelay {
     }
     this.port.admit(peer.id);
     const { messages: history, more } = await loadHistory();
+    this.chargeHistory(user.username, history);
     const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
     return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq, more };
   }
