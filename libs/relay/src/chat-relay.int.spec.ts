@@ -135,6 +135,25 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(await other).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
   });
 
+  it('should hold one account to its rate of backlog bytes, telling it how long to wait, while another account reads on', async () => {
+    const size = frame('m0').length;
+    await database.close();
+    // Pages of one frame; a frame a second, in bursts of two.
+    await build({ historyBytes: size, historyBytesPerSecond: size });
+    const alice = await member('alice');
+    const bob = await member('bob');
+    for (let n = 0; n < 5; n++) await relay.send(alice, frame(`m${n}`));
+    expect(await relay.history(alice, { afterSeq: 0 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
+    expect(await relay.history(alice, { afterSeq: 1 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 2 }] });
+    // The burst is spent, not overdrawn: one more page, which overdraws it.
+    expect(await relay.history(alice, { afterSeq: 2 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 3 }] });
+    const refused = await relay.history(alice, { afterSeq: 3 });
+    expect(refused).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringContaining('reading history faster') });
+    expect(refused.type === 'RATE_LIMITED' && refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.type === 'RATE_LIMITED' && refused.retryAfterMs).toBeLessThanOrEqual(1000);
+    expect(await relay.history(bob, { afterSeq: 0 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
+  });
+
   it('should build no backlog reply for a peer that has not read the earlier ones', async () => {
     const unread = new Map<string, number>();
     // The socket.io port measures what the transport holds for a peer; here the test says.

@@ -345,7 +345,7 @@ export class ChatRelay {
     const budget = this.#historyBudget.get(usernameKey(username));
     if (rate <= 0 || budget === undefined) return 0;
     const bytes = Math.min(2 * rate, budget.bytes + ((Date.now() - budget.at) * rate) / 1000);
-    return bytes > 0 ? 0 : Math.max(1, Math.ceil((-bytes / rate) * 1000));
+    return bytes >= 0 ? 0 : Math.max(1, Math.ceil((-bytes / rate) * 1000));
   }
 
   /** Takes a reply's frame bytes from the account's budget (which may go below zero: the next page waits). */
