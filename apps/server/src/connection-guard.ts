@@ -29,7 +29,7 @@ const sizeOf = (data: unknown): number => (typeof data === 'string' ? data.lengt
 export const BUFFER_SWEEP_INTERVAL_MS = 250;
 
 /** Data waiting for a client: what engine.io holds back + what the WebSocket has not handed to the kernel. */
-function bufferedBytes(connection: EngineConnection): number {
+export function bufferedBytes(connection: Pick<EngineConnection, 'transport' | 'writeBuffer'>): number {
   let queued = 0;
   for (const packet of connection.writeBuffer) queued += sizeOf(packet.data);
   const bufferedAmount = connection.transport?.socket?.bufferedAmount;

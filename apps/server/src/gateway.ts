@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { ClientToServerEvents, InterServerEvents, ServerNotice, ServerToClientEvents, SocketData } from '@enigma/protocol';
 import type { BroadcastPort, ChatRelay, Peer } from '@enigma/relay';
 import { Server, type Socket } from 'socket.io';
-import { ConnectionGuard } from './connection-guard.js';
+import { bufferedBytes, ConnectionGuard } from './connection-guard.js';
 import type { Logger } from './logger.js';
 import type { ServerLimits } from './options.js';
 
@@ -67,6 +67,12 @@ export class SocketIoBroadcastPort implements BroadcastPort {
     if (socket === undefined) return;
     if (notice !== undefined) socket.emit('SERVER_NOTICE', notice);
     socket.disconnect(true);
+  }
+
+  /** What engine.io and the WebSocket hold for this peer (the slow-consumer bound's measure). */
+  public unread(peerId: string): number {
+    const connection = this.io.sockets.sockets.get(peerId)?.conn;
+    return connection === undefined ? 0 : bufferedBytes(connection as unknown as Parameters<typeof bufferedBytes>[0]);
   }
 }
 

@@ -43,7 +43,7 @@ const REGISTER_REPLIES: Record<RegisterReply['type'], true> = {
   INVITE_INVALID: true,
 };
 const RESUME_REPLIES: Record<ResumeReply['type'], true> = { LOGIN_SUCCESSFUL: true, SESSION_EXPIRED: true, BANNED: true, RATE_LIMITED: true, MALFORMED_REQUEST: true };
-const SEND_REPLIES: Record<SendReply['type'], true> = { ACCEPTED: true, MALFORMED_FRAME: true, RATE_LIMITED: true, NOT_LOGGED_IN: true };
+const SEND_REPLIES: Record<SendReply['type'], true> = { ACCEPTED: true, MALFORMED_FRAME: true, RATE_LIMITED: true, NOT_LOGGED_IN: true, QUOTA_EXCEEDED: true };
 /** A reply type outside the lists (a newer relay): counted, without becoming a new label value. */
 const OTHER = 'OTHER';
 

@@ -45,7 +45,16 @@ describe(parseServerOptions, () => {
     expect(parseServerOptions([]).registration).toBe('closed');
   });
 
+  it('should take the account quota as a size from --account-quota or ENIGMA_ACCOUNT_QUOTA, 256 MiB by default, 0 for none', () => {
+    expect(parseServerOptions([]).accountQuotaBytes).toBe(256 * 1024 * 1024);
+    expect(parseServerOptions(['--account-quota', '64MiB']).accountQuotaBytes).toBe(64 * 1024 * 1024);
+    expect(parseServerOptions(['--account-quota', '0']).accountQuotaBytes).toBe(0);
+    process.env['ENIGMA_ACCOUNT_QUOTA'] = '1GiB';
+    expect(parseServerOptions([]).accountQuotaBytes).toBe(1024 ** 3);
+  });
+
   it.each([
+    ['--account-quota', 'lots', /expected a size such as 256MiB/],
     ['--metrics-port', '70000', /whole number from 0 to 65535/],
     ['--registration', 'sometimes', /Allowed choices are open, invite, closed/],
     ['--max-sessions-per-user', '0', /whole number from 1/],

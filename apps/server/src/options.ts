@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ThrottleOptions } from '@enigma/auth-store';
 import type { RegistrationPolicy } from '@enigma/relay';
 import { parseDuration } from './duration.js';
+import { parseSize } from './size.js';
 
 /** Everything the operator can set, from flags or ENIGMA_* environment variables. */
 export interface ServerOptions {
@@ -34,7 +35,17 @@ export interface ServerOptions {
   presenceGraceMs?: number;
   /** Messages older than this are deleted (docs/operations.md, "Retention"); unset: kept for ever. */
   retentionMs?: number;
+  /** Bytes of messages one account may have stored; 0 = no quota; unset: `DEFAULT_ACCOUNT_QUOTA_BYTES`. */
+  accountQuotaBytes?: number;
 }
+
+/**
+ * 256 MiB of frames per account. An ordinary message is a frame of about
+ * 300 bytes, so this is some 900,000 messages — years of heavy chatting —
+ * while one account can no longer fill the disk (72 MB in 7 s was seen with
+ * 64 KiB frames); a server's worst case is members × 256 MiB.
+ */
+export const DEFAULT_ACCOUNT_QUOTA_BYTES = 256 * 1024 * 1024;
 
 /** What one address, one user or one slow client may hold of the server. 0 turns a cap off. */
 export interface ServerLimits {
@@ -87,6 +98,12 @@ function retention(value: string): number {
   const parsed = parseDuration(value);
   if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}, or off`);
   return parsed.ms;
+}
+
+function size(value: string): number {
+  const parsed = parseSize(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
+  return parsed.bytes;
 }
 
 /** `https://a.example, http://b.example:8080` → their canonical origins; anything else is refused. */
@@ -161,6 +178,12 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)').env('ENIGMA_METRICS_HOST').default('127.0.0.1'))
     .addOption(new Option('--presence-grace <ms>', 'a user whose last connection dropped shows as online this long before others hear they left').env('ENIGMA_PRESENCE_GRACE_MS').argParser(integer(0, 600_000)).default(5000))
     .addOption(new Option('--retention <duration>', 'delete messages older than this, e.g. 90d (s, m, h, d, w); default: keep every message').env('ENIGMA_RETENTION').argParser(retention))
+    .addOption(
+      new Option('--account-quota <size>', 'bytes of messages one account may have stored (e.g. 256MiB, 1GiB); 0 = no quota')
+        .env('ENIGMA_ACCOUNT_QUOTA')
+        .argParser(size)
+        .default(DEFAULT_ACCOUNT_QUOTA_BYTES, '256MiB'),
+    )
     .addOption(new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody').env('ENIGMA_REGISTRATION').choices(['open', 'invite', 'closed']).default('open'))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -193,6 +216,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     registration: RegistrationPolicy;
     presenceGrace: number;
     retention?: number;
+    accountQuota: number;
   }>();
   const tlsDisabled = flags.tls === false || env['ENIGMA_NO_TLS'] === '1';
 
@@ -236,5 +260,6 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     registration: flags.registration,
     presenceGraceMs: flags.presenceGrace,
     ...(flags.retention === undefined || flags.retention === 0 ? {} : { retentionMs: flags.retention }),
+    accountQuotaBytes: flags.accountQuota,
   };
 }

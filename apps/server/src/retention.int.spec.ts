@@ -240,9 +240,13 @@ describe('retention and backup, through the real server process', () => {
     const stored: Relayed[] = [];
     for (;;) {
       const page = await call(socket, 'HISTORY', { afterSeq: stored.at(-1)?.seq ?? 0, limit: 500 });
-      const messages = page['messages'] as Relayed[];
-      stored.push(...messages);
-      if (messages.length < 500) break;
+      // Pages are bounded in bytes too (and in rate): `more` says whether to go on.
+      if (page.type === 'RATE_LIMITED') {
+        await new Promise((resolve) => setTimeout(resolve, page['retryAfterMs'] as number));
+        continue;
+      }
+      stored.push(...(page['messages'] as Relayed[]));
+      if (page['more'] !== true) break;
     }
     const ids = new Set(stored.map((m) => m.id));
     expect(stored.length).toBeGreaterThanOrEqual(12_000 + before.size);

@@ -25,7 +25,7 @@ import { joinCluster, type Cluster } from './cluster.js';
 import { attachSocket, createSocketServer, SocketIoBroadcastPort, watchDeliveries } from './gateway.js';
 import type { Logger } from './logger.js';
 import { MetricsListener, reachabilityProbe, ServerMetrics } from './metrics.js';
-import { DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
+import { DEFAULT_ACCOUNT_QUOTA_BYTES, DEFAULT_SERVER_LIMITS, resolveDatabase, type ServerLimits, type ServerOptions } from './options.js';
 import { RetentionPruner, type RetentionStatus } from './retention.js';
 import { loadCertificate, loadOrCreateSelfSigned, TLS_SERVER_SETTINGS, type TlsMaterial } from './tls.js';
 
@@ -136,6 +136,7 @@ export class EnigmaServer {
         maxSessionsPerUser: limits.maxSessionsPerUser,
         registration: options.registration ?? 'open',
         ...(options.presenceGraceMs === undefined ? {} : { presenceGraceMs: options.presenceGraceMs }),
+        accountQuotaBytes: options.accountQuotaBytes ?? DEFAULT_ACCOUNT_QUOTA_BYTES,
       }),
     );
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));

@@ -85,6 +85,23 @@ export class Message {
 }
 
 /**
+ * What one account has stored in `messages` (bytes of frames, and rows), for
+ * the per-account quota. Kept by triggers on `messages` (migration
+ * `CreateMessageUsage1766000000001`), never written by the stores.
+ */
+@Entity({ name: 'message_usage' })
+export class MessageUsage {
+  @PrimaryColumn({ type: 'text' })
+  public sender!: string;
+
+  @Column({ type: 'bigint' })
+  public bytes!: number;
+
+  @Column({ type: 'bigint' })
+  public messages!: number;
+}
+
+/**
  * A registration invite made by the operator (`--registration invite`). Only
  * the SHA-256 of the token is stored; `id` is a short public handle for
  * `invite list` and `invite revoke`. Revoking deletes the row, so a revoked
@@ -113,4 +130,4 @@ export class RegistrationInvite {
   public usesTotal!: number;
 }
 
-export const entities = [User, UserName, Ban, Session, Message, RegistrationInvite];
+export const entities = [User, UserName, Ban, Session, Message, MessageUsage, RegistrationInvite];

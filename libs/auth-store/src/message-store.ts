@@ -10,18 +10,60 @@ export interface StoredMessage {
   frame: string;
 }
 
-export type AppendResult = { type: 'appended'; message: StoredMessage } | { type: 'duplicate'; message: StoredMessage };
+export type AppendResult =
+  | { type: 'appended'; message: StoredMessage }
+  | { type: 'duplicate'; message: StoredMessage }
+  /** Storing it would take the sender past `quotaBytes`: nothing was stored. */
+  | { type: 'quotaExceeded' };
+
+export interface AppendOptions {
+  /**
+   * The most bytes of frames the sender may have stored, this frame
+   * included; unset: no limit. A known id is still answered `duplicate`
+   * (its bytes are already counted).
+   */
+  quotaBytes?: number;
+}
+
+/**
+ * A backlog read, bounded in count and in bytes. With `afterSeq`: the oldest
+ * messages after it (and before `beforeSeq`); without: the newest before
+ * `beforeSeq` (or at all).
+ */
+export interface SliceQuery {
+  afterSeq?: number;
+  beforeSeq?: number;
+  /** At most this many messages. */
+  limit: number;
+  /** At most this many bytes of frames, but always at least one message when there is one. */
+  maxBytes: number;
+}
+
+export interface HistorySlice {
+  /** Ascending by `seq`. */
+  messages: StoredMessage[];
+  /** True when the slice stopped at `limit` or `maxBytes` with more stored in the direction it read. */
+  more: boolean;
+}
 
 /** The relayed frames, in `seq` order. Everything returned is ascending by `seq`. */
 export interface MessageStore {
   /**
    * Resolves once the frame is committed; a known id returns the original
-   * message. Appends made one after another on this store are numbered in
-   * the order of the calls, even when the caller does not wait in between.
+   * message (and takes no `seq`: numbers have no gaps from resends). Appends
+   * made one after another on this store are numbered in the order of the
+   * calls, even when the caller does not wait in between.
    */
-  append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult>;
+  append(message: { id: string; from: string; ts: number; frame: string }, options?: AppendOptions): Promise<AppendResult>;
   latest(limit: number): Promise<StoredMessage[]>;
   page(query: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<StoredMessage[]>;
+  /**
+   * Like `page`, bounded in bytes too. Reads the frames' sizes first (not
+   * the frames), so a slice of huge frames is never loaded beyond its bound.
+   */
+  slice(query: SliceQuery): Promise<HistorySlice>;
+  /** Bytes of frames an account has stored (what the quota counts). */
+  usage(sender: string): Promise<number>;
   /** The highest seq ever handed out (0 when none): it does not go down when retention prunes. */
   lastSeq(): Promise<number>;
   /**
@@ -94,26 +136,49 @@ async function appendOnPostgres(db: DataSource, insert: string, parameters: unkn
   return inserted.records[0];
 }
 
+/** No quota: larger than any table. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * One statement that stores the frame unless its id is known or the sender's
+ * stored bytes (`message_usage`, kept by triggers) plus this frame would pass
+ * the quota. The id is checked *before* the insert: an `INSERT … ON CONFLICT
+ * DO NOTHING` alone draws a number (SQLite AUTOINCREMENT, a PostgreSQL
+ * sequence) before it finds the conflict, so every replayed frame left a gap
+ * in `seq`, and every client waited out a gap (200 ms) and asked the history
+ * for a message that never existed. Here a refused row never reaches the
+ * insert. Both dialects: the SQLite writer thread and the PostgreSQL append
+ * lock run appends one at a time, so nothing comes between check and insert
+ * (ON CONFLICT stays as a last guard). The casts type the parameters for
+ * PostgreSQL (a bare `SELECT $1` would be text).
+ */
+const APPEND = `INSERT INTO messages (id, sender, ts, frame)
+SELECT CAST(? AS VARCHAR(32)), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT)
+WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)
+  AND COALESCE((SELECT bytes FROM message_usage WHERE sender = ?), 0) + CAST(? AS BIGINT) <= CAST(? AS BIGINT)
+ON CONFLICT (id) DO NOTHING RETURNING seq`;
+
 export class SqlMessageStore implements MessageStore {
   /** PostgreSQL: the last append on this node; the next waits for it (numbers in call order). */
   #postgresTail: Promise<unknown> = Promise.resolve();
 
   public constructor(private readonly database: DatabaseHandle) {}
 
-  public async append(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
+  public async append(message: { id: string; from: string; ts: number; frame: string }, options: AppendOptions = {}): Promise<AppendResult> {
     const db = this.database.current();
-    // ON CONFLICT DO NOTHING + RETURNING: no exception on a resend.
-    const insert = 'INSERT INTO messages (id, sender, ts, frame) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq';
-    const parameters = [message.id, message.from, message.ts, message.frame];
+    // Frames are ASCII (hex and base64url), so their length is their size in bytes.
+    const parameters = [message.id, message.from, message.ts, message.frame, message.id, message.from, message.frame.length, options.quotaBytes ?? UNLIMITED];
     const writer = this.database.writer();
     const row =
       writer !== undefined
         ? // SQLite: committed (and fsync'd) on the writer thread, off the event loop.
-          await writer.run<{ seq: number | string }>(insert, parameters)
-        : await this.database.timeWrite(() => this.afterPreviousAppend(() => appendOnPostgres(db, insert, parameters)));
+          await writer.run<{ seq: number | string }>(APPEND, parameters)
+        : await this.database.timeWrite(() => this.afterPreviousAppend(() => appendOnPostgres(db, APPEND, parameters)));
     if (row !== undefined) return { type: 'appended', message: { ...message, seq: Number(row.seq) } };
+    // Not stored: its id was known, or it did not fit the quota.
     const existing = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE id = ?`, [message.id]);
-    return { type: 'duplicate', message: toMessage(existing.records[0]!) };
+    const known = existing.records[0];
+    return known === undefined ? { type: 'quotaExceeded' } : { type: 'duplicate', message: toMessage(known) };
   }
 
   /** The writer thread keeps SQLite appends in call order; a PostgreSQL pool would not. */
@@ -137,6 +202,38 @@ export class SqlMessageStore implements MessageStore {
     }
     const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`, [before, query.limit]);
     return records.map(toMessage).reverse();
+  }
+
+  public async slice(query: SliceQuery): Promise<HistorySlice> {
+    const db = this.database.current();
+    const ascending = query.afterSeq !== undefined;
+    const after = query.afterSeq ?? -1;
+    const before = query.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    // Sizes first, one more than asked for (is there more?): octet_length
+    // reads a value's length without its content on SQLite (3.43+) and
+    // PostgreSQL, so this stays cheap however large the frames are.
+    const { records: sizes } = await sql<{ seq: number | string; size: number | string }>(
+      db,
+      `SELECT seq, octet_length(frame) AS size FROM messages WHERE seq > ? AND seq < ? ORDER BY seq ${ascending ? 'ASC' : 'DESC'} LIMIT ?`,
+      [after, before, query.limit + 1],
+    );
+    let taken = 0;
+    let bytes = 0;
+    for (const row of sizes) {
+      const size = Number(row.size);
+      if (taken === query.limit || (taken > 0 && bytes + size > query.maxBytes)) break;
+      taken++;
+      bytes += size;
+    }
+    if (taken === 0) return { messages: [], more: false };
+    const ends = [Number(sizes[0]!.seq), Number(sizes[taken - 1]!.seq)];
+    const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq >= ? AND seq <= ? ORDER BY seq ASC`, [Math.min(...ends), Math.max(...ends)]);
+    return { messages: records.map(toMessage), more: taken < sizes.length };
+  }
+
+  public async usage(sender: string): Promise<number> {
+    const { records } = await sql<{ bytes: number | string }>(this.database.current(), 'SELECT bytes FROM message_usage WHERE sender = ?', [sender]);
+    return Number(records[0]?.bytes ?? 0);
   }
 
   public async lastSeq(): Promise<number> {

@@ -67,4 +67,59 @@ export class CreateMessageRetention1766000000000 implements MigrationInterface {
   }
 }
 
-export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, CreateMessageRetention1766000000000];
+/**
+ * `message_usage`: the bytes (and messages) each account has stored, for the
+ * per-account quota. Kept by triggers on `messages`, in the same transaction
+ * as the row, so it is exact on every node and whatever deletes rows (an
+ * operator, a retention job) frees quota by itself; it can always be rebuilt
+ * from `messages` (`SUM(octet_length(frame)) GROUP BY sender`), which is what
+ * the backfill here does for the rows already stored. The triggers are made
+ * before the backfill: on PostgreSQL, creating a trigger locks `messages`
+ * against writes until this migration commits, so no row is counted twice or
+ * missed.
+ */
+export class CreateMessageUsage1766000000001 implements MigrationInterface {
+  public readonly name = 'CreateMessageUsage1766000000001';
+
+  public async up(runner: QueryRunner): Promise<void> {
+    await runner.query('CREATE TABLE IF NOT EXISTS message_usage (sender TEXT PRIMARY KEY, bytes BIGINT NOT NULL, messages BIGINT NOT NULL)');
+    if (isPostgres(runner)) {
+      await runner.query(`CREATE OR REPLACE FUNCTION enigma_message_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO message_usage (sender, bytes, messages) VALUES (NEW.sender, octet_length(NEW.frame), 1)
+      ON CONFLICT (sender) DO UPDATE SET bytes = message_usage.bytes + EXCLUDED.bytes, messages = message_usage.messages + 1;
+    RETURN NEW;
+  END IF;
+  UPDATE message_usage SET bytes = bytes - octet_length(OLD.frame), messages = messages - 1 WHERE sender = OLD.sender;
+  RETURN OLD;
+END $$`);
+      // Not CREATE OR REPLACE TRIGGER (PostgreSQL 14+): migrations run one node at a time (an advisory lock), in a transaction.
+      await runner.query('DROP TRIGGER IF EXISTS messages_usage ON messages');
+      await runner.query('CREATE TRIGGER messages_usage AFTER INSERT OR DELETE ON messages FOR EACH ROW EXECUTE FUNCTION enigma_message_usage()');
+    } else {
+      await runner.query(`CREATE TRIGGER IF NOT EXISTS messages_usage_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO message_usage (sender, bytes, messages) VALUES (NEW.sender, octet_length(NEW.frame), 1)
+    ON CONFLICT (sender) DO UPDATE SET bytes = bytes + excluded.bytes, messages = messages + 1;
+END`);
+      await runner.query(`CREATE TRIGGER IF NOT EXISTS messages_usage_delete AFTER DELETE ON messages BEGIN
+  UPDATE message_usage SET bytes = bytes - octet_length(OLD.frame), messages = messages - 1 WHERE sender = OLD.sender;
+END`);
+    }
+    await runner.query('DELETE FROM message_usage');
+    await runner.query('INSERT INTO message_usage (sender, bytes, messages) SELECT sender, SUM(octet_length(frame)), COUNT(*) FROM messages GROUP BY sender');
+  }
+
+  public async down(runner: QueryRunner): Promise<void> {
+    if (isPostgres(runner)) {
+      await runner.query('DROP TRIGGER IF EXISTS messages_usage ON messages');
+      await runner.query('DROP FUNCTION IF EXISTS enigma_message_usage()');
+    } else {
+      await runner.query('DROP TRIGGER IF EXISTS messages_usage_insert');
+      await runner.query('DROP TRIGGER IF EXISTS messages_usage_delete');
+    }
+    await runner.query('DROP TABLE IF EXISTS message_usage');
+  }
+}
+
+export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, CreateMessageRetention1766000000000, CreateMessageUsage1766000000001];

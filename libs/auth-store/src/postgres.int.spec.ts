@@ -105,6 +105,42 @@ const runs = serviceOrSkip('postgres');
     expect(await stores[1]!.lastSeq()).toBe(Math.max(...seqs));
   });
 
+  it('should give a replayed frame no seq of its own on any node (a sequence value is drawn only for a row that is stored)', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const stores = [new SqlMessageStore(a!), new SqlMessageStore(b!)];
+    const frame = (n: number) => ({ id: n.toString(16).padStart(32, '0'), from: 'bob', ts: n, frame: `frame-${n}` });
+    expect(await stores[0]!.append(frame(1))).toMatchObject({ type: 'appended', message: { seq: 1 } });
+    const replays = await Promise.all(Array.from({ length: 6 }, (_, i) => stores[i % 2]!.append(frame(1))));
+    expect(replays.map((r) => r.type)).toEqual(Array(6).fill('duplicate'));
+    expect(await stores[1]!.append(frame(2))).toMatchObject({ type: 'appended', message: { seq: 2 } });
+    expect(await stores[0]!.append(frame(3))).toMatchObject({ type: 'appended', message: { seq: 3 } });
+  });
+
+  it('should keep the per-account quota across nodes, free it when rows are deleted, and read byte-bounded slices', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const stores = [new SqlMessageStore(a!), new SqlMessageStore(b!)];
+    const frame = (n: number, size = 100) => ({ id: n.toString(16).padStart(32, '0'), from: 'Алиса', ts: n, frame: 'f'.repeat(size) });
+    const quota = { quotaBytes: 500 };
+    // Eight appends racing from two nodes: exactly five fit.
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => stores[i % 2]!.append(frame(i + 1), quota)));
+    expect(results.filter((r) => r.type === 'appended')).toHaveLength(5);
+    expect(results.filter((r) => r.type === 'quotaExceeded')).toHaveLength(3);
+    expect(await stores[1]!.usage('Алиса')).toBe(500);
+    const stored = results.flatMap((r) => (r.type === 'appended' ? [r.message] : []));
+    expect(stored.map((m) => m.seq).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5]);
+    expect(await stores[0]!.append(stored[0]!, quota)).toMatchObject({ type: 'duplicate' });
+    await a!.current().query('DELETE FROM messages WHERE seq <= 2');
+    expect(await stores[0]!.usage('Алиса')).toBe(300);
+    expect(await stores[1]!.append(frame(20, 200), quota)).toMatchObject({ type: 'appended', message: { seq: 6 } });
+
+    const slice = await stores[0]!.slice({ afterSeq: 0, limit: 100, maxBytes: 250 });
+    expect([slice.messages.map((m) => m.seq), slice.more]).toEqual([[3, 4], true]);
+    const newest = await stores[1]!.slice({ limit: 100, maxBytes: 250 });
+    expect([newest.messages.map((m) => m.seq), newest.more]).toEqual([[6], true]);
+    const rest = await stores[1]!.slice({ afterSeq: 4, limit: 100, maxBytes: 1e9 });
+    expect([rest.messages.map((m) => m.seq), rest.more]).toEqual([[5, 6], false]);
+  });
+
   it('should tell the write observer each message append and user-store write, not a refused one', async () => {
     const database = await open();
     const seen: number[] = [];

@@ -248,6 +248,68 @@ describe('SqlMessageStore on SQLite', () => {
     expect(await messages.page({ afterSeq: 10, limit: 10 })).toEqual([]);
   });
 
+  it('should give a replayed frame no seq of its own, so the next message follows on without a gap', async () => {
+    expect(await messages.append(message(1))).toMatchObject({ type: 'appended', message: { seq: 1 } });
+    for (let i = 0; i < 3; i++) expect(await messages.append(message(1))).toMatchObject({ type: 'duplicate', message: { seq: 1 } });
+    // Replays sent together with a new frame (one group commit) take no number either.
+    const [replay, fresh] = await Promise.all([messages.append(message(1)), messages.append(message(2))]);
+    expect(replay.type).toBe('duplicate');
+    expect(fresh).toMatchObject({ type: 'appended', message: { seq: 2 } });
+    expect(await messages.append(message(3))).toMatchObject({ type: 'appended', message: { seq: 3 } });
+    expect((await messages.page({ afterSeq: 0, limit: 10 })).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('should refuse a frame that would take its sender past the quota, still answer its resends, and count deleted rows back', async () => {
+    const quota = { quotaBytes: 3 * 'frame-1'.length };
+    for (let n = 1; n <= 3; n++) expect(await messages.append(message(n), quota)).toMatchObject({ type: 'appended' });
+    expect(await messages.usage('алиса')).toBe(21);
+    expect(await messages.append(message(4), quota)).toEqual({ type: 'quotaExceeded' });
+    // A resend of a stored frame is not new storage: its original seq, as ever.
+    expect(await messages.append(message(2), quota)).toMatchObject({ type: 'duplicate', message: { seq: 2 } });
+    // Another account has its own quota.
+    expect(await messages.append({ ...message(5), from: 'bob' }, quota)).toMatchObject({ type: 'appended', message: { seq: 4 } });
+    // Whatever deletes rows (an operator, a retention job) frees quota: the triggers keep the count.
+    await database.current().query('DELETE FROM messages WHERE seq = 1');
+    expect(await messages.usage('алиса')).toBe(14);
+    expect(await messages.append(message(4), quota)).toMatchObject({ type: 'appended', message: { seq: 5 } });
+    expect(await messages.usage('bob')).toBe(7);
+  });
+
+  it('should count, when upgrading, the bytes each account stored before the quota existed', async () => {
+    for (let n = 1; n <= 4; n++) await messages.append({ ...message(n), from: n % 2 === 0 ? 'bob' : 'алиса' });
+    await database.close();
+    // The database as the previous version left it: no usage table, no triggers, migration not run.
+    const file = path.join(dir, 'accounts.db');
+    const raw = new Database(file);
+    raw.exec("DROP TRIGGER messages_usage_insert; DROP TRIGGER messages_usage_delete; DROP TABLE message_usage; DELETE FROM migrations WHERE name = 'CreateMessageUsage1766000000001'");
+    raw.close();
+    database = await openDatabase(file);
+    messages = new SqlMessageStore(database);
+    expect([await messages.usage('алиса'), await messages.usage('bob'), await messages.usage('nobody')]).toEqual([14, 14, 0]);
+    await messages.append(message(5));
+    expect(await messages.usage('алиса')).toBe(21);
+  });
+
+  it('should read slices bounded in count and in bytes, at least one message each, saying whether more is stored', async () => {
+    // Frames of 100, 200, ... 1,000 bytes (seq 1..10).
+    for (let n = 1; n <= 10; n++) await messages.append({ ...message(n), frame: 'f'.repeat(100 * n) });
+    const seqs = (slice: { messages: Array<{ seq: number }>; more: boolean }): [number[], boolean] => [slice.messages.map((m) => m.seq), slice.more];
+    expect(seqs(await messages.slice({ afterSeq: 0, limit: 100, maxBytes: 1000 }))).toEqual([[1, 2, 3, 4], true]);
+    expect(seqs(await messages.slice({ afterSeq: 4, limit: 100, maxBytes: 1000 }))).toEqual([[5], true]);
+    expect(seqs(await messages.slice({ afterSeq: 8, limit: 100, maxBytes: 1000 }))).toEqual([[9], true]);
+    // One frame larger than the bound still comes (alone): paging always moves on.
+    expect(seqs(await messages.slice({ afterSeq: 8, limit: 100, maxBytes: 10 }))).toEqual([[9], true]);
+    expect(seqs(await messages.slice({ afterSeq: 9, limit: 100, maxBytes: 1000 }))).toEqual([[10], false]);
+    expect(seqs(await messages.slice({ afterSeq: 0, limit: 2, maxBytes: 1e9 }))).toEqual([[1, 2], true]);
+    expect(seqs(await messages.slice({ afterSeq: 0, beforeSeq: 3, limit: 2, maxBytes: 1e9 }))).toEqual([[1, 2], false]);
+    expect(seqs(await messages.slice({ afterSeq: 10, limit: 5, maxBytes: 1e9 }))).toEqual([[], false]);
+    // Without afterSeq: the newest first, returned ascending; `more` means older ones.
+    expect(seqs(await messages.slice({ limit: 100, maxBytes: 2000 }))).toEqual([[9, 10], true]);
+    expect(seqs(await messages.slice({ beforeSeq: 4, limit: 100, maxBytes: 500 }))).toEqual([[2, 3], true]);
+    expect(seqs(await messages.slice({ beforeSeq: 3, limit: 100, maxBytes: 1e9 }))).toEqual([[1, 2], false]);
+    expect((await messages.slice({ afterSeq: 0, limit: 1, maxBytes: 1e9 })).messages[0]).toEqual({ ...message(1), frame: 'f'.repeat(100), seq: 1 });
+  });
+
   it('should report 0 as the last seq of an empty history', async () => {
     expect(await messages.lastSeq()).toBe(0);
   });

@@ -3,8 +3,10 @@ import { generateKey } from '@enigma/crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startFaultProxy } from '../../../tools/testing/fault-proxy.mjs';
 import { startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
 import { ChatClient, type ChatMessage } from './chat-client.js';
+import type { ClientError } from './errors.js';
 
 const password = 'correct-horse-battery-staple-42';
 
@@ -44,7 +46,7 @@ describe('ChatClient against a real server', () => {
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'enigma-sdk-'));
     server = await startServerProcess(dir);
-  });
+  }, 30_000); // a server start on a busy machine can pass jest's default 5 s
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     await server.program.stop();
@@ -144,4 +146,44 @@ describe('ChatClient against a real server', () => {
     expect(await atBob).toMatchObject({ id: delivered.id, seq: delivered.seq });
     expect(alice.pending).toBe(0);
   }, 60_000);
+
+  it('should catch up on a backlog larger than several replies once back online, each message once and in order', async () => {
+    const alice = await client('alice3');
+    const proxy = await startFaultProxy(Number(new URL(server.url).port));
+    try {
+      const bob = new ChatClient({ chatKey });
+      clients.push(bob);
+      await bob.connect({ url: `https://127.0.0.1:${proxy.port}`, fingerprint: server.fingerprint });
+      expect(await bob.register('bob3', password)).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+      const seen: ChatMessage[] = [];
+      bob.on('message', (m) => seen.push(m));
+      proxy.goOffline();
+      await until(bob, 'reconnecting');
+      // 60 frames of about 60 KB: some 3.5 MB, so the resume reply and each
+      // HISTORY page (1 MiB of frames at most) hold 17 messages, not 500.
+      const texts = Array.from({ length: 60 }, (_, i) => `${i}:`.padEnd(45_000, String.fromCharCode(97 + (i % 26))));
+      for (const text of texts) await alice.send(text);
+      const caughtUp = new Promise<void>((resolve) => bob.on('message', () => seen.length >= texts.length && resolve()));
+      proxy.restore();
+      await caughtUp;
+      expect(seen.map((m) => m.text)).toEqual(texts);
+      expect(seen.map((m) => m.seq)).toEqual(Array.from({ length: texts.length }, (_, i) => seen[0]!.seq + i));
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('should refuse a message past the account quota with a typed error, leave the outbox, and tell the app', async () => {
+    const port = new URL(server.url).port;
+    await server.program.stop();
+    server = await startServerProcess(dir, ['--port', port, '--account-quota', '600B']);
+    const alice = await client('alice4');
+    const errors: ClientError[] = [];
+    alice.on('error', (error) => errors.push(error));
+    let refused: unknown;
+    for (let i = 0; i < 10 && refused === undefined; i++) await alice.send(`m${i}`).catch((error: unknown) => (refused = error));
+    expect(refused).toMatchObject({ kind: 'quotaExceeded', message: expect.stringContaining('quota of 600 bytes') });
+    expect(errors.map((e) => e.kind)).toEqual(['quotaExceeded']);
+    expect(alice.pending).toBe(0);
+  }, 30_000);
 });

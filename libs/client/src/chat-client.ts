@@ -328,15 +328,25 @@ export class ChatClient {
   }
 
   /**
-   * Older (or newer) messages, decrypted, ascending by seq. A page going back
-   * (no `afterSeq`) that reaches what the server's retention removed emits
-   * `pruned`: there is nothing older to ask for.
+   * Older (or newer) messages, decrypted, ascending by seq: one page, which
+   * the server bounds in count and in bytes (1 MiB of frames), so it may
+   * hold fewer than `limit`; ask again from its first (or last) seq for more.
+   * A page going back (no `afterSeq`) that reaches what the server's
+   * retention removed emits `pruned`: there is nothing older to ask for.
    */
   public async history(query: HistoryRequest = {}): Promise<ChatMessage[]> {
     const reply = await this.request<HistoryReply>('HISTORY', query);
-    if (reply.type !== 'HISTORY') throw new ClientError(reply.type === 'NOT_LOGGED_IN' ? 'notLoggedIn' : 'malformedFrame', `history refused: ${reply.type}`);
-    if (query.afterSeq === undefined) this.reachedBack(reply.prunedBefore, reply.messages[0]?.seq ?? query.beforeSeq ?? this.#lastSeq + 1);
-    return reply.messages.map((m) => this.open(m));
+    switch (reply.type) {
+      case 'HISTORY':
+        if (query.afterSeq === undefined) this.reachedBack(reply.prunedBefore, reply.messages[0]?.seq ?? query.beforeSeq ?? this.#lastSeq + 1);
+        return reply.messages.map((m) => this.open(m));
+      case 'RATE_LIMITED':
+        throw new ClientError('rateLimited', `history refused for now: ${reply.reason ?? 'too many requests'}`, { retryAfterMs: reply.retryAfterMs });
+      case 'NOT_LOGGED_IN':
+        throw new ClientError('notLoggedIn', 'history refused: NOT_LOGGED_IN');
+      case 'MALFORMED_REQUEST':
+        throw new ClientError('malformedFrame', 'history refused: MALFORMED_REQUEST');
+    }
   }
 
   /** Forgets the session and disconnects. */
@@ -493,15 +503,25 @@ export class ChatClient {
 
   /**
    * Delivers what is stored after `lastSeq` (and before `beforeSeq`), page by
-   * page, until `lastSeq` reaches `until` or a page comes back short.
+   * page, until `lastSeq` reaches `until` or the server says there is no
+   * more. Pages are bounded in bytes as well as in count, so a short page is
+   * not the end: the server's `more` is (a server without it: a short page).
+   * A busy server (`RATE_LIMITED`) is waited out, not skipped; a dropped
+   * connection ends the catch-up with an error (the resume catches up).
    */
   private async catchUp(until: number, beforeSeq?: number): Promise<void> {
     while (this.#lastSeq < until) {
-      const page = await this.request<HistoryReply>('HISTORY', { afterSeq: this.#lastSeq, beforeSeq, limit: CATCH_UP_PAGE });
+      const from = this.#lastSeq;
+      const page = await this.request<HistoryReply>('HISTORY', { afterSeq: from, beforeSeq, limit: CATCH_UP_PAGE });
+      if (page.type === 'RATE_LIMITED') {
+        await new Promise((resolve) => setTimeout(resolve, page.retryAfterMs));
+        continue;
+      }
       if (page.type !== 'HISTORY') return;
       this.skipPruned(page.prunedBefore, page.messages[0]?.seq ?? beforeSeq ?? Number.MAX_SAFE_INTEGER);
       for (const message of page.messages) this.deliver(message);
-      if (page.messages.length < CATCH_UP_PAGE) return;
+      const more = page.more ?? page.messages.length >= CATCH_UP_PAGE;
+      if (!more || this.#lastSeq === from) return;
     }
   }
 
@@ -661,6 +681,18 @@ export class ChatClient {
         break;
       case 'NOT_LOGGED_IN':
         break; // resent once the session is resumed
+      case 'QUOTA_EXCEEDED': {
+        // Final for this frame: it leaves the outbox (else everything written
+        // after it would wait behind it for good), and the app hears of it
+        // twice — the send's promise, and an `error` event for a frame whose
+        // promise nobody holds any more (restored from a persistent outbox).
+        this.settle(pending);
+        const error = new ClientError('quotaExceeded', `the message was not sent: ${reply.reason}`);
+        pending.reject(error);
+        this.#events.emit('error', error);
+        this.flushOutbox();
+        break;
+      }
     }
   }
 

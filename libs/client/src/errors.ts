@@ -9,6 +9,10 @@ export type ClientErrorKind =
   | 'sessionExpired'
   | 'malformedFrame'
   | 'messageTooLong'
+  /** The account has stored its quota of messages on the server: the message was not sent. */
+  | 'quotaExceeded'
+  /** The server asked to wait (`retryAfterMs` on the error). */
+  | 'rateLimited'
   | 'closed';
 
 const brand = Symbol.for('@enigma/client/ClientError');
@@ -21,10 +25,14 @@ export class ClientError extends Error {
   public constructor(
     public readonly kind: ClientErrorKind,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { retryAfterMs?: number },
   ) {
     super(message, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
+
+  /** For `rateLimited`: how long the server asked to wait, in ms. */
+  public readonly retryAfterMs?: number;
 
   /** Works across duplicated copies of this package (brand, not `instanceof`). */
   public static is(value: unknown, kind?: ClientErrorKind): value is ClientError {

@@ -29,6 +29,7 @@ export type {
   NoticeKind,
   NotLoggedIn,
   PresenceEvent,
+  QuotaExceeded,
   RateLimited,
   RegisterReply,
   RegisterRequest,
@@ -44,7 +45,7 @@ export type {
 } from './messages.js';
 export { encodeFrame, frameId, isWellFormedFrame, parseFrame, FRAME_ID_LENGTH } from './frame.js';
 export type { ParsedFrame } from './frame.js';
-export { DEFAULT_BACKLOG, DEFAULT_LIMITS, MAX_FRAME_LENGTH } from './limits.js';
+export { DEFAULT_BACKLOG, DEFAULT_LIMITS, MAX_FRAME_LENGTH, MAX_HISTORY_BYTES, MAX_RESUME_MESSAGES } from './limits.js';
 export type { ProtocolLimits } from './limits.js';
 export { isClientEventName, readClientEventArguments, validateClientPayload } from './validators.js';
 export type { ClientEventArguments, ClientPayloads, Validation } from './validators.js';

@@ -29,3 +29,18 @@ export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
 
 /** How many backlog messages `LOGIN_SUCCESSFUL` carries unless configured. */
 export const DEFAULT_BACKLOG = 100;
+
+/**
+ * The most frame bytes one backlog reply carries (a `HISTORY` page, the
+ * history in `LOGIN_SUCCESSFUL`), whatever its message count: 1 MiB, 16
+ * frames of the largest size or thousands of ordinary ones. A reply stops at
+ * its count or at this size, whichever comes first (but always carries at
+ * least one message when there is one), and says `more: true` when it
+ * stopped early; the client pages on. Counting bytes, not only messages,
+ * keeps what the server builds for one request small: 1,000 frames of 64 KiB
+ * were one 64 MiB reply.
+ */
+export const MAX_HISTORY_BYTES = 1024 * 1024;
+
+/** Messages a resume's `LOGIN_SUCCESSFUL` catches up at most (the client pages `HISTORY` for the rest). */
+export const MAX_RESUME_MESSAGES = 1000;

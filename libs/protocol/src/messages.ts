@@ -61,6 +61,13 @@ export interface LoginSuccessful {
   online: string[];
   history: Relayed[];
   lastSeq: number;
+  /**
+   * True when `history` stopped at its count or size limit (`MAX_HISTORY_BYTES`)
+   * with more stored in the direction it was read: newer messages after a
+   * resume (page on with `HISTORY { afterSeq }`), older ones after a login.
+   * Absent from servers before it was added.
+   */
+  more?: boolean;
   /** True when this reply answers a registration. */
   registered?: boolean;
   /**
@@ -131,6 +138,26 @@ export interface HistoryPage {
   messages: Relayed[];
   /** As in `LoginSuccessful`: present once retention has removed messages; nothing below it will ever come back. */
   prunedBefore?: number;
+  /**
+   * True when the page stopped at its `limit` or at `MAX_HISTORY_BYTES` of
+   * frames with more stored in the range asked for, in the direction it was
+   * read (after the last message with `afterSeq`, before the first without).
+   * Absent from servers before it was added.
+   */
+  more?: boolean;
+}
+/**
+ * The sender's account has stored its quota of message bytes
+ * (`--account-quota`): the frame was not stored nor relayed. It is final for
+ * this frame (a resend gets the same answer until the operator frees room or
+ * raises the quota).
+ */
+export interface QuotaExceeded {
+  type: 'QUOTA_EXCEEDED';
+  /** A sentence for the user. */
+  reason: string;
+  /** The account's quota in bytes of stored frames. */
+  quotaBytes: number;
 }
 
 export type LoginReply =
@@ -153,9 +180,9 @@ export type RegisterReply =
 
 export type ResumeReply = LoginSuccessful | SessionExpired | Banned | RateLimited | MalformedRequest;
 
-export type SendReply = Accepted | MalformedFrame | RateLimited | NotLoggedIn;
+export type SendReply = Accepted | MalformedFrame | RateLimited | NotLoggedIn | QuotaExceeded;
 
-export type HistoryReply = HistoryPage | NotLoggedIn | MalformedRequest;
+export type HistoryReply = HistoryPage | NotLoggedIn | RateLimited | MalformedRequest;
 
 export type AnyReply = LoginReply | RegisterReply | ResumeReply | SendReply | HistoryReply;
 export type ReplyType = AnyReply['type'];

@@ -13,6 +13,12 @@ export interface BroadcastPort {
   broadcast<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
   /** Sends the notice to that peer (if any), then closes its connection. */
   disconnect(peerId: string, notice?: ServerNotice): void;
+  /**
+   * Bytes sent to the peer that it has not read yet (held by the transport);
+   * optional. The relay builds no backlog reply for a peer with more than a
+   * page unread.
+   */
+  unread?(peerId: string): number;
 }
 
 export const broadcastPortId: ServiceIdentifier<BroadcastPort> = Symbol.for('@enigma/relay/BroadcastPort');

@@ -74,6 +74,98 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(port.received(alice.id, 'SERVER_TO_CLIENT')).toHaveLength(1);
   });
 
+  it('should number the next frame right after a frame replayed several times (a replay takes no seq)', async () => {
+    const alice = await member('alice');
+    const sent = frame('replayed');
+    expect(await relay.send(alice, sent)).toMatchObject({ type: 'ACCEPTED', seq: 1 });
+    for (let i = 0; i < 3; i++) expect(await relay.send(alice, sent)).toMatchObject({ type: 'ACCEPTED', seq: 1 });
+    expect(await relay.send(alice, frame('next'))).toMatchObject({ type: 'ACCEPTED', seq: 2 });
+    expect(port.received(alice.id, 'SERVER_TO_CLIENT').map((m) => m.seq)).toEqual([1, 2]);
+  });
+
+  it('should refuse a frame past the account quota with QUOTA_EXCEEDED, relaying nothing, while resends and other accounts go on', async () => {
+    const size = frame('m0').length;
+    await database.close();
+    await build({ accountQuotaBytes: 2 * size });
+    const alice = await member('alice');
+    const bob = await member('bob');
+    const first = frame('m1');
+    expect(await relay.send(alice, first)).toMatchObject({ type: 'ACCEPTED', seq: 1 });
+    expect(await relay.send(alice, frame('m2'))).toMatchObject({ type: 'ACCEPTED', seq: 2 });
+    expect(await relay.send(alice, frame('m3'))).toEqual({ type: 'QUOTA_EXCEEDED', quotaBytes: 2 * size, reason: expect.stringContaining('quota') });
+    expect(await relay.send(alice, first)).toMatchObject({ type: 'ACCEPTED', seq: 1 });
+    expect(await relay.send(bob, frame('b1'))).toMatchObject({ type: 'ACCEPTED', seq: 3 });
+    expect(port.received(bob.id, 'SERVER_TO_CLIENT').map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('should bound every backlog reply in bytes, saying there is more, so login, resume and HISTORY page through a backlog of large frames', async () => {
+    const size = frame('m0').length;
+    await database.close();
+    await build({ historyBytes: 3 * size });
+    const alice = await member('alice');
+    for (let n = 0; n < 10; n++) await relay.send(alice, frame(`m${n}`));
+    const login = await relay.login(peer(), { username: 'alice', password: strong });
+    expect(login.type === 'LOGIN_SUCCESSFUL' && [login.history.map((m) => m.seq), login.more, login.lastSeq]).toEqual([[8, 9, 10], true, 10]);
+    if (login.type !== 'LOGIN_SUCCESSFUL') return;
+    const resumed = await relay.resume(peer(), { session: login.session, afterSeq: 0 });
+    expect(resumed.type === 'LOGIN_SUCCESSFUL' && [resumed.history.map((m) => m.seq), resumed.more]).toEqual([[1, 2, 3], true]);
+    const pages: number[][] = [];
+    for (let after = 3, more = true; more; ) {
+      const page = await relay.history(alice, { afterSeq: after, limit: 500 });
+      if (page.type !== 'HISTORY') throw new Error(page.type);
+      pages.push(page.messages.map((m) => m.seq));
+      after = page.messages.at(-1)?.seq ?? after;
+      more = page.more === true;
+    }
+    expect(pages).toEqual([[4, 5, 6], [7, 8, 9], [10]]);
+  });
+
+  it('should build at most a few backlog replies at once per account, refuse the flood beyond its queue, and still serve another account', async () => {
+    await database.close();
+    await build({ historyPerAccount: 1, historyPerServer: 2, historyWaiting: 2 });
+    const alice = await member('alice');
+    const bob = await member('bob');
+    await relay.send(alice, frame('hello'));
+    const flood = Array.from({ length: 10 }, () => relay.history(alice, { afterSeq: 0 }));
+    const other = relay.history(bob, { afterSeq: 0 });
+    const replies = await Promise.all(flood);
+    // One running and two waiting; the other seven are told at once why.
+    expect(replies.filter((r) => r.type === 'HISTORY')).toHaveLength(3);
+    expect(replies.filter((r) => r.type === 'RATE_LIMITED')).toEqual(Array(7).fill({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringContaining('too many history requests') }));
+    expect(await other).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
+  });
+
+  it('should hold one account to its rate of backlog bytes, telling it how long to wait, while another account reads on', async () => {
+    const size = frame('m0').length;
+    await database.close();
+    // Pages of one frame; a frame a second, in bursts of two.
+    await build({ historyBytes: size, historyBytesPerSecond: size });
+    const alice = await member('alice');
+    const bob = await member('bob');
+    for (let n = 0; n < 5; n++) await relay.send(alice, frame(`m${n}`));
+    expect(await relay.history(alice, { afterSeq: 0 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
+    expect(await relay.history(alice, { afterSeq: 1 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 2 }] });
+    // The burst is spent, not overdrawn: one more page, which overdraws it.
+    expect(await relay.history(alice, { afterSeq: 2 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 3 }] });
+    const refused = await relay.history(alice, { afterSeq: 3 });
+    expect(refused).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringContaining('reading history faster') });
+    expect(refused.type === 'RATE_LIMITED' && refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.type === 'RATE_LIMITED' && refused.retryAfterMs).toBeLessThanOrEqual(1000);
+    expect(await relay.history(bob, { afterSeq: 0 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
+  });
+
+  it('should build no backlog reply for a peer that has not read the earlier ones', async () => {
+    const unread = new Map<string, number>();
+    // The socket.io port measures what the transport holds for a peer; here the test says.
+    Object.assign(port, { unread: (peerId: string) => unread.get(peerId) ?? 0 });
+    const alice = await member('alice');
+    await relay.send(alice, frame('hello'));
+    unread.set(alice.id, 2 * DEFAULT_RELAY_OPTIONS.historyBytes);
+    expect(await relay.history(alice, { afterSeq: 0 })).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: 'earlier replies are still unread; read them first' });
+    unread.set(alice.id, 0);
+    expect(await relay.history(alice, { afterSeq: 0 })).toMatchObject({ type: 'HISTORY', more: false });
+  });
+
   it('should limit a flooding session with RATE_LIMITED and a retry time', async () => {
     await database.close();
     await build({ floodPoints: 3, floodDurationMs: 60_000 });
@@ -202,7 +294,7 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(resumed).toMatchObject({ type: 'LOGIN_SUCCESSFUL', lastSeq: 6, prunedBefore: 4 });
     expect((resumed as { history: Relayed[] }).history.map((m) => m.seq)).toEqual([4, 5, 6]);
     const older = await relay.history(back, { beforeSeq: 4, limit: 10 });
-    expect(older).toEqual({ type: 'HISTORY', messages: [], prunedBefore: 4 });
+    expect(older).toEqual({ type: 'HISTORY', messages: [], more: false, prunedBefore: 4 });
     expect(await relay.history(back, { afterSeq: 0, limit: 2 })).toMatchObject({ type: 'HISTORY', messages: [{ seq: 4 }, { seq: 5 }], prunedBefore: 4 });
 
     // Everything pruned: the last seq stays, and a resume from it is no gap.

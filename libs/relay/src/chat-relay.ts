@@ -5,6 +5,7 @@ import {
   usernameKey,
   userStoreId,
   type AppendResult,
+  type HistorySlice,
   type LoginThrottle,
   type MessageStore,
   type PublicUser,
@@ -14,6 +15,8 @@ import {
 import {
   DEFAULT_BACKLOG,
   MAX_FRAME_LENGTH,
+  MAX_HISTORY_BYTES,
+  MAX_RESUME_MESSAGES,
   parseFrame,
   ProtocolError,
   TypedEmitter,
@@ -51,6 +54,31 @@ export interface RelayOptions {
   maxFrameLength: number;
   /** Most messages a resume catches up in its reply; the client pages for more. */
   resumeHistoryCap: number;
+  /** Most bytes of frames in one backlog reply (login, resume, `HISTORY`), whatever the count. */
+  historyBytes: number;
+  /**
+   * Backlog replies (login, resume, `HISTORY`) being built at once for one
+   * account, and for the whole server; `historyWaiting` more per account
+   * (and 16 times that for the server) wait their turn, the rest are
+   * answered `RATE_LIMITED` at once. Each reply is at most `historyBytes`,
+   * so what the server builds at once is bounded whatever clients ask.
+   */
+  historyPerAccount: number;
+  historyPerServer: number;
+  historyWaiting: number;
+  /**
+   * Bytes of backlog replies one account may be sent per second, on average
+   * (bursts of twice that): a page over it is answered `RATE_LIMITED` until
+   * the account is back within it. Concurrency alone does not bound how much
+   * of the server's time one account takes: two replies at a time, asked
+   * again as soon as they arrive, kept the event loop busy enough that
+   * another user's login waited seconds. 4 MiB/s is some 14,000 ordinary
+   * messages a second of catch-up. Logins and resumes count, but are never
+   * refused for it (they are throttled on their own).
+   */
+  historyBytesPerSecond: number;
+  /** Bytes of frames one account may have stored; 0 = no quota. */
+  accountQuotaBytes: number;
   /** Logged-in sessions one user may hold at a time; a login beyond it is refused. */
   maxSessionsPerUser: number;
   registration: RegistrationPolicy;
@@ -69,7 +97,13 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   floodPoints: 30,
   floodDurationMs: 1000,
   maxFrameLength: MAX_FRAME_LENGTH,
-  resumeHistoryCap: 1000,
+  resumeHistoryCap: MAX_RESUME_MESSAGES,
+  historyBytes: MAX_HISTORY_BYTES,
+  historyPerAccount: 2,
+  historyPerServer: 8,
+  historyWaiting: 8,
+  historyBytesPerSecond: 4 * MAX_HISTORY_BYTES,
+  accountQuotaBytes: 256 * 1024 * 1024,
   maxSessionsPerUser: 20,
   registration: 'open',
   presenceGraceMs: 5000,
@@ -83,6 +117,26 @@ const LOGINS_WAITING = 64;
 /** What a refused login is told to wait: a dead session is noticed within the heartbeat (40 s by default). */
 const SESSION_CAP_RETRY_MS = 60_000;
 const BUSY_RETRY_MS = 1000;
+/** What a backlog request refused for being one too many, or for a peer with unread data, is told to wait. */
+const HISTORY_RETRY_MS = 250;
+const HISTORY_BUSY = 'too many history requests at once for this account or server; wait a moment';
+const HISTORY_UNREAD = 'earlier replies are still unread; read them first';
+const HISTORY_RATE = 'this account is reading history faster than the server allows; wait a moment';
+/** `600 bytes`, `64 KiB`, `1.5 GiB`: a size for a sentence. */
+function describeBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 'bytes';
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return `${Math.round(value * 10) / 10} ${unit}`;
+}
+
+/** The server's backlog gate has one key. */
+const SERVER = '';
 
 export const relayOptionsId: ServiceIdentifier<RelayOptions> = Symbol.for('@enigma/relay/RelayOptions');
 
@@ -115,6 +169,11 @@ export class ChatRelay {
   readonly #flood: RateLimiterMemory;
   readonly #accountLogins = new KeyedGate(LOGINS_PER_ACCOUNT, LOGINS_WAITING);
   readonly #addressLogins = new KeyedGate(LOGINS_PER_ADDRESS, LOGINS_WAITING);
+  /** Backlog replies being built, per account and for the server (see `RelayOptions.historyPerAccount`). */
+  readonly #accountHistory: KeyedGate;
+  readonly #serverHistory: KeyedGate;
+  /** Per folded username: the bytes of backlog it may still be sent now (a token bucket), and when that was. Only accounts below a full bucket are kept. */
+  readonly #historyBudget = new Map<string, { bytes: number; at: number }>();
   /**
    * Work that must happen one task at a time, in call order: broadcasts of
    * appended frames (so they leave in seq order) and presence changes (so the registry sees
@@ -133,6 +192,8 @@ export class ChatRelay {
     @inject(presenceRegistryId) @optional() private readonly presence: PresenceRegistry = new LocalPresence(),
   ) {
     this.#flood = new RateLimiterMemory({ keyPrefix: 'flood', points: options.floodPoints, duration: options.floodDurationMs / 1000 });
+    this.#accountHistory = new KeyedGate(options.historyPerAccount, options.historyWaiting);
+    this.#serverHistory = new KeyedGate(options.historyPerServer, options.historyWaiting * 16);
     presence.onVanished((usernames) => {
       for (const username of usernames) this.announce('left', username);
     });
@@ -217,7 +278,9 @@ export class ChatRelay {
         const gate = await this.throttle.beforeResume(result.user.username);
         if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs, reason: 'reconnecting too often; wait a moment' };
         const { afterSeq } = request.value;
-        return this.enter(peer, result.user, request.value.session, () => this.messages.page({ afterSeq, limit: this.options.resumeHistoryCap }));
+        const slice = (): Promise<HistorySlice> => this.messages.slice({ afterSeq, limit: this.options.resumeHistoryCap, maxBytes: this.options.historyBytes });
+        const entered = await this.backlogTurn(result.user.username, () => this.enter(peer, result.user, request.value.session, slice));
+        return entered ?? { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_BUSY };
       }
     }
   }
@@ -240,6 +303,7 @@ export class ChatRelay {
       throw error;
     }
     const stored = await this.appendAndBroadcast({ id, from: session.username, ts: Date.now(), frame: frame as string });
+    if (stored.type === 'quotaExceeded') return this.quotaReply();
     return { type: 'ACCEPTED', id, seq: stored.message.seq };
   }
 
@@ -248,8 +312,62 @@ export class ChatRelay {
     const request = validateClientPayload('HISTORY', payload);
     if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
     const limit = request.value.limit ?? this.options.backlog;
-    const messages = await this.messages.page({ beforeSeq: request.value.beforeSeq, afterSeq: request.value.afterSeq, limit });
-    return { type: 'HISTORY', messages: messages.map(toRelayed), ...(await this.pruneMark()) };
+    const username = this.#sessions.get(peer.id)!.username;
+    const reply = await this.backlogTurn(username, async (): Promise<HistoryReply> => {
+      // A client that does not read its replies gets no more of them: what
+      // waits for it stays within about a page (the slow-consumer bound cuts
+      // it off if it stops reading altogether).
+      if ((this.port.unread?.(peer.id) ?? 0) > this.options.historyBytes) return { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_UNREAD };
+      const waitMs = this.historyWait(username);
+      if (waitMs > 0) return { type: 'RATE_LIMITED', retryAfterMs: waitMs, reason: HISTORY_RATE };
+      const { beforeSeq, afterSeq } = request.value;
+      const { messages, more } = await this.messages.slice({ beforeSeq, afterSeq, limit, maxBytes: this.options.historyBytes });
+      this.chargeHistory(username, messages);
+      return { type: 'HISTORY', messages: messages.map(toRelayed), more, ...(await this.pruneMark()) };
+    });
+    return reply ?? { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_BUSY };
+  }
+
+  /**
+   * Runs a backlog read (and the reply built from it) once the account and
+   * the server each have a free slot; `undefined` at once when too many
+   * already wait. The account's slot is taken first, so one account's flood
+   * waits in its own queue and takes at most `historyPerAccount` of the
+   * server's slots: everyone else's logins still find one free.
+   */
+  private backlogTurn<T>(username: string, task: () => Promise<T>): Promise<T | undefined> {
+    return this.#accountHistory.run(usernameKey(username), () => this.#serverHistory.run(SERVER, task));
+  }
+
+  /** 0 when the account may be sent a page now; otherwise how long until it may (its budget is overdrawn). */
+  private historyWait(username: string): number {
+    const rate = this.options.historyBytesPerSecond;
+    const budget = this.#historyBudget.get(usernameKey(username));
+    if (rate <= 0 || budget === undefined) return 0;
+    const bytes = Math.min(2 * rate, budget.bytes + ((Date.now() - budget.at) * rate) / 1000);
+    return bytes >= 0 ? 0 : Math.max(1, Math.ceil((-bytes / rate) * 1000));
+  }
+
+  /** Takes a reply's frame bytes from the account's budget (which may go below zero: the next page waits). */
+  private chargeHistory(username: string, messages: readonly StoredMessage[]): void {
+    const rate = this.options.historyBytesPerSecond;
+    if (rate <= 0) return;
+    const key = usernameKey(username);
+    const now = Date.now();
+    const budget = this.#historyBudget.get(key);
+    const before = budget === undefined ? 2 * rate : Math.min(2 * rate, budget.bytes + ((now - budget.at) * rate) / 1000);
+    let sent = 0;
+    for (const message of messages) sent += message.frame.length;
+    this.#historyBudget.set(key, { bytes: before - sent, at: now });
+    // Accounts whose budget has refilled are forgotten now and then: the map holds those that read a lot lately.
+    if (this.#historyBudget.size > 1024) {
+      for (const [name, entry] of this.#historyBudget) if (entry.bytes + ((now - entry.at) * rate) / 1000 >= 2 * rate) this.#historyBudget.delete(name);
+    }
+  }
+
+  private quotaReply(): SendReply {
+    const quotaBytes = this.options.accountQuotaBytes;
+    return { type: 'QUOTA_EXCEEDED', quotaBytes, reason: `this account has stored its quota of ${describeBytes(quotaBytes)} of messages on this server; nothing more can be stored until the operator makes room` };
   }
 
   /** The transport lost the connection (or closed it). Idempotent. */
@@ -335,7 +453,8 @@ export class ChatRelay {
    * broadcasts wait for the ones before them.
    */
   private appendAndBroadcast(message: { id: string; from: string; ts: number; frame: string }): Promise<AppendResult> {
-    const appending = this.messages.append(message);
+    const quota = this.options.accountQuotaBytes;
+    const appending = this.messages.append(message, quota > 0 ? { quotaBytes: quota } : {});
     // Handled below, maybe only after earlier broadcasts: not an unhandled rejection meanwhile.
     appending.catch(() => undefined);
     return this.inOrder('append', async () => {
@@ -360,7 +479,8 @@ export class ChatRelay {
     // Checked before a token is issued (no orphan sessions) and again on entry.
     if (this.atSessionCap(peer, user.username)) return this.sessionCapReply();
     const grant = await this.users.issueSession(user);
-    const entered = await this.enter(peer, user, grant.token, () => this.messages.latest(this.options.backlog));
+    const newest = (): Promise<HistorySlice> => this.messages.slice({ limit: this.options.backlog, maxBytes: this.options.historyBytes });
+    const entered = (await this.backlogTurn(user.username, () => this.enter(peer, user, grant.token, newest))) ?? { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_BUSY };
     if (entered.type !== 'LOGIN_SUCCESSFUL') await this.users.revokeSession(grant.token);
     return entered;
   }
@@ -382,7 +502,7 @@ export class ChatRelay {
    * stored meanwhile then arrives live, in the history, or both (the client
    * drops the duplicate id) — never neither.
    */
-  private async enter(peer: Peer, user: PublicUser, sessionToken: string, loadHistory: () => Promise<StoredMessage[]>): Promise<LoginSuccessful | RateLimited> {
+  private async enter(peer: Peer, user: PublicUser, sessionToken: string, loadHistory: () => Promise<HistorySlice>): Promise<LoginSuccessful | RateLimited> {
     // The cap is checked in the same synchronous step that admits the peer, so
     // logins that finish together cannot all slip past it.
     if (this.atSessionCap(peer, user.username)) return this.sessionCapReply();
@@ -404,9 +524,10 @@ export class ChatRelay {
       await this.changePresence('joined', user.username);
     }
     this.port.admit(peer.id);
-    const history = await loadHistory();
+    const { messages: history, more } = await loadHistory();
+    this.chargeHistory(user.username, history);
     const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
-    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq, ...(await this.pruneMark()) };
+    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq, more, ...(await this.pruneMark()) };
   }
 
   /**

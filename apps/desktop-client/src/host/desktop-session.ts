@@ -128,7 +128,10 @@ export class DesktopSession {
         if (this.#client === undefined || !this.#snapshot.loggedIn) throw new RequestFailed({ code: 'notLoggedIn' });
         if (request.text.trim() === '') return undefined;
         return this.#client.send(request.text).catch((error: unknown) => {
-          throw ClientError.is(error, 'messageTooLong') ? new RequestFailed({ code: 'messageTooLong' }) : error;
+          if (ClientError.is(error, 'messageTooLong')) throw new RequestFailed({ code: 'messageTooLong' });
+          // The text goes back to the input (ChatView): nothing is lost.
+          if (ClientError.is(error, 'quotaExceeded')) throw new RequestFailed({ code: 'quotaExceeded' });
+          throw error;
         });
       }
       case 'invite': {

@@ -52,6 +52,7 @@ export type UiErrorCode =
   | 'sessionExpired'
   | 'notLoggedIn'
   | 'messageTooLong'
+  | 'quotaExceeded'
   | 'failed';
 
 export interface UiError {

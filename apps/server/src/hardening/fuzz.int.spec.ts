@@ -278,7 +278,7 @@ const seq = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): boolean => typ
 const md5Matches = (frame: string): boolean => /^[0-9a-f]{32}/.test(frame) && createHash('md5').update(frame.slice(32)).digest('hex') === frame.slice(0, 32);
 
 type LoginState = true | false | 'maybe';
-const LOGGED_IN_SEND = ['ACCEPTED', 'RATE_LIMITED', 'MALFORMED_FRAME'];
+const LOGGED_IN_SEND = ['ACCEPTED', 'RATE_LIMITED', 'MALFORMED_FRAME', 'QUOTA_EXCEEDED'];
 
 /** The reply types protocol v1 allows for this (wire) payload, from docs/protocol.md. */
 function allowedReplies(event: ClientEvent, wire: unknown[], loggedIn: LoginState): string[] {
@@ -316,7 +316,8 @@ function allowedReplies(event: ClientEvent, wire: unknown[], loggedIn: LoginStat
         (p['beforeSeq'] === undefined || seq(p['beforeSeq'])) &&
         (p['afterSeq'] === undefined || seq(p['afterSeq'])) &&
         (p['limit'] === undefined || seq(p['limit'], 1, 500));
-      return either(['NOT_LOGGED_IN'], [ok ? 'HISTORY' : 'MALFORMED_REQUEST']);
+      // Backlog requests pipelined past the per-account gate are RATE_LIMITED.
+      return either(['NOT_LOGGED_IN'], ok ? ['HISTORY', 'RATE_LIMITED'] : ['MALFORMED_REQUEST']);
     }
   }
 }
@@ -450,8 +451,8 @@ class FuzzSocket {
     let survived: boolean;
     try {
       const reply = (await socket.timeout(30_000).emitWithAck('HISTORY', { limit: 1 })) as { type: string };
-      if (reply.type !== 'HISTORY' && reply.type !== 'NOT_LOGGED_IN') throw new Error(`sentinel answered ${reply.type}`);
-      this.loggedIn = reply.type === 'HISTORY';
+      if (reply.type !== 'HISTORY' && reply.type !== 'NOT_LOGGED_IN' && reply.type !== 'RATE_LIMITED') throw new Error(`sentinel answered ${reply.type}`);
+      this.loggedIn = reply.type !== 'NOT_LOGGED_IN';
       survived = true;
     } catch (error) {
       if (!socket.disconnected) throw new Error(`the server neither answered nor closed after ${describeEvent(batch.closer ?? batch.events.at(-1)!)}: ${String(error)}`);
