@@ -3,6 +3,7 @@ import { ContainerModule, type ServiceIdentifier } from 'inversify';
 import type { DatabaseHandle } from './database.js';
 import { inviteStoreId, SqlInviteStore } from './invite-store.js';
 import { messageStoreId, SqlMessageStore } from './message-store.js';
+import { PasswordStrengthPool, type PasswordStrengthOptions } from './password-strength.js';
 import { DEFAULT_MIN_PASSWORD_LENGTH } from './policy.js';
 import { DEFAULT_THROTTLE, loginThrottleId, RateLimitedLoginThrottle, type LimiterFactory, type ThrottleOptions } from './throttle.js';
 import { DEFAULT_SESSION_TTL_MS, SqlUserStore, userStoreId } from './user-store.js';
@@ -17,6 +18,8 @@ export interface AuthStoreOptions {
   throttle?: Partial<ThrottleOptions>;
   /** Limiter backend; memory by default (Redis for several nodes). */
   limiters?: LimiterFactory;
+  /** Threads judging new passwords and how many checks may wait (`PasswordStrengthPool`). */
+  passwordStrength?: Partial<PasswordStrengthOptions>;
 }
 
 /**
@@ -34,6 +37,7 @@ export class AuthStoreContainerModule extends ContainerModule {
           return new SqlUserStore(settings.database, hasher, {
             sessionTtlMs: settings.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
             minPasswordLength: settings.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH,
+            passwordStrength: new PasswordStrengthPool(settings.passwordStrength),
           });
         })
         .inSingletonScope();

@@ -1,4 +1,4 @@
-export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed';
+export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed' | 'passwordCheckFailed';
 
 const brand = Symbol.for('@enigma/auth-store/AuthStoreError');
 

@@ -30,7 +30,7 @@ function prototypes(): Map<number, string> {
 export function skeleton(text: string): string {
   const table = prototypes();
   let mapped = '';
-  for (const character of text.normalize('NFD')) mapped += table.get(character.codePointAt(0)!) ?? character;
+  for (const character of text.normalize('NFD')) mapped += table.get(character.codePointAt(0) ?? 0) ?? character;
   return mapped.normalize('NFD');
 }
 
@@ -43,7 +43,9 @@ export function skeleton(text: string): string {
  * (Cyrillic а) both meet `Alice`.
  */
 export function nameSkeleton(username: string): string {
-  return skeleton(skeleton(username.normalize('NFC')).toLowerCase());
+  // Invisible characters are refused in new names; dropping them here makes
+  // a legacy `bob` + U+3164 meet a new `bob` too.
+  return skeleton(skeleton(username.normalize('NFC').replace(INVISIBLE_ALL, '')).toLowerCase());
 }
 
 // --- scripts ---
@@ -64,7 +66,7 @@ const scriptCache = new Map<number, ReadonlySet<string>>();
 
 /** Script_Extensions of one character; a character of a script the table lacks gets a set of its own. */
 export function scriptExtensions(character: string): ReadonlySet<string> {
-  const codePoint = character.codePointAt(0)!;
+  const codePoint = character.codePointAt(0) ?? 0;
   let scripts = scriptCache.get(codePoint);
   if (scripts === undefined) {
     const found = new Set(scriptPatterns.filter(([, pattern]) => pattern.test(character)).map(([script]) => script));
@@ -111,7 +113,8 @@ function namedScripts(name: string): string[] {
   const scripts = new Set<string>();
   for (const character of name) {
     const extensions = [...scriptExtensions(character)].filter((script) => script !== COMMON && script !== INHERITED);
-    if (extensions.length === 1) scripts.add(extensions[0]!);
+    const [only] = extensions;
+    if (extensions.length === 1 && only !== undefined) scripts.add(only);
   }
   return [...scripts].map((script) => SCRIPT_NAMES[script] ?? script).sort();
 }
@@ -142,13 +145,15 @@ export function isHighlyRestrictive(name: string): boolean {
  * grapheme joiner, Hangul fillers U+115F, U+1160, U+3164, U+FFA0, …) and the
  * Braille blank U+2800, which renders as a space.
  */
-const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Variation_Selector}\u2800\u3164\u115f\u1160\uffa0]/u;
+const INVISIBLE_CLASS = '[\\p{Default_Ignorable_Code_Point}\\p{Variation_Selector}\\u2800\\u3164\\u115f\\u1160\\uffa0]';
+const INVISIBLE = new RegExp(INVISIBLE_CLASS, 'u');
+const INVISIBLE_ALL = new RegExp(INVISIBLE_CLASS, 'gu');
 
 /** Why `name` (NFC, already of letters, marks, digits and `_ . -`) may not be a new username; undefined if it may. */
 export function lookalikeProblem(name: string): string | undefined {
   const invisible = INVISIBLE.exec(name);
   if (invisible !== null) {
-    return `a username must not contain invisible or filler characters (U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+    return `a username must not contain invisible or filler characters (U+${(invisible[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')})`;
   }
   // TR39's identifier profile allows only NFKC-stable characters: full-width,
   // circled, mathematical-styled letters and ligatures are other spellings of

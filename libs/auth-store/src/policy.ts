@@ -50,21 +50,32 @@ function strengthChecker(): ZxcvbnFactory {
 
 export type PasswordCheck = { ok: true } | { ok: false; reason: string };
 
+/** The length rules of a new password; undefined when they are met. */
+export function passwordLengthProblem(password: string, minLength: number): PasswordCheck | undefined {
+  const length = [...password].length;
+  if (length < minLength) return { ok: false, reason: `use at least ${minLength} characters` };
+  if (length > MAX_PASSWORD_LENGTH) return { ok: false, reason: `use at most ${MAX_PASSWORD_LENGTH} characters` };
+  return undefined;
+}
+
+/** zxcvbn's score (0–4) and warning as the verdict on a new password: 3 or better passes. */
+export function strengthVerdict(score: number, warning: string): PasswordCheck {
+  if (score >= 3) return { ok: true };
+  const hint = warning ? `: ${warning.replace(/\.$/, '').toLowerCase()}` : '';
+  return { ok: false, reason: `this password is too easy to guess${hint}` };
+}
+
 /**
  * Rules for a *new* password (legacy passwords are never re-judged): length,
  * and not a common or easily guessed one (zxcvbn's common-password dictionary
  * of ~30,000 entries plus its pattern matchers; score 3 of 4 or better).
+ * Synchronous, on the calling thread (150–200 ms): the server judges
+ * registrations with `PasswordStrengthPool`, off the event loop.
  */
 export function checkNewPassword(password: string, options: { minLength?: number; username?: string } = {}): PasswordCheck {
-  const minLength = options.minLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
-  const length = [...password].length;
-  if (length < minLength) return { ok: false, reason: `use at least ${minLength} characters` };
-  if (length > MAX_PASSWORD_LENGTH) return { ok: false, reason: `use at most ${MAX_PASSWORD_LENGTH} characters` };
+  const length = passwordLengthProblem(password, options.minLength ?? DEFAULT_MIN_PASSWORD_LENGTH);
+  if (length !== undefined) return length;
   // zxcvbn is costly on very long inputs; its verdict on the first 100 characters is what matters.
   const result = strengthChecker().check(password.slice(0, 100), options.username === undefined ? [] : [options.username]);
-  if (result.score < 3) {
-    const hint = result.feedback.warning ? `: ${result.feedback.warning.replace(/\.$/, '').toLowerCase()}` : '';
-    return { ok: false, reason: `this password is too easy to guess${hint}` };
-  }
-  return { ok: true };
+  return strengthVerdict(result.score, result.feedback.warning ?? '');
 }
