@@ -136,7 +136,8 @@ export const commands: Record<string, Command> = {
     run: async (_args, server, out) => {
       const users = await server.users.list();
       out(`${users.length} users`);
-      for (const user of users) out(`  ${user.id}  ${showName(user.username)}`);
+      // As stored (scripts parse this list); `names` spells out look-alikes by code point.
+      for (const user of users) out(`  ${user.id}  ${user.username}`);
     },
   },
   names: {

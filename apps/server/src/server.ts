@@ -3,7 +3,17 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { AuthStoreContainerModule, databaseHandleId, inviteStoreId, openDatabase, userStoreId, type DatabaseHandle, type InviteStore, type UserStore } from '@enigma/auth-store';
+import {
+  AuthStoreContainerModule,
+  databaseHandleId,
+  inviteStoreId,
+  openDatabase,
+  passwordStrengthId,
+  userStoreId,
+  type DatabaseHandle,
+  type InviteStore,
+  type UserStore,
+} from '@enigma/auth-store';
 import { CryptoContainerModule } from '@enigma/crypto';
 import { DEFAULT_LIMITS, ProtocolContainerModule, type NoticeKind } from '@enigma/protocol';
 import { broadcastPortId, ChatRelay, presenceRegistryId, RelayContainerModule, type RegistrationPolicy } from '@enigma/relay';
@@ -123,6 +133,8 @@ export class EnigmaServer {
         ...(options.presenceGraceMs === undefined ? {} : { presenceGraceMs: options.presenceGraceMs }),
       }),
     );
+    // The password-strength thread loads its dictionaries before the first registration can arrive.
+    await container.get(passwordStrengthId).warm();
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
     if (cluster !== undefined) container.rebind(presenceRegistryId).toConstantValue(cluster.presence);
     const server = new EnigmaServer(options, log, container, http, io, tls, cluster);
@@ -305,6 +317,7 @@ export class EnigmaServer {
       this.#shutdownStep = 'leaving the cluster';
       await this.cluster?.close();
       this.#shutdownStep = 'closing the database';
+      await this.container.get(passwordStrengthId).close();
       await this.database.close();
       this.#shutdownStep = undefined;
       this.log.info('server stopped');

@@ -9,6 +9,8 @@ import { DEFAULT_THROTTLE, loginThrottleId, RateLimitedLoginThrottle, type Limit
 import { DEFAULT_SESSION_TTL_MS, SqlUserStore, userStoreId } from './user-store.js';
 
 export const databaseHandleId: ServiceIdentifier<DatabaseHandle> = Symbol.for('@enigma/auth-store/DatabaseHandle');
+/** The threads judging new passwords: the app warms them while starting and closes them when done. */
+export const passwordStrengthId: ServiceIdentifier<PasswordStrengthPool> = Symbol.for('@enigma/auth-store/PasswordStrengthPool');
 
 export interface AuthStoreOptions {
   /** From `openDatabase(...)`: the app opens it (and reports errors) before composing. */
@@ -30,6 +32,8 @@ export class AuthStoreContainerModule extends ContainerModule {
   public static fromOptions(settings: AuthStoreOptions): AuthStoreContainerModule {
     return new AuthStoreContainerModule((options) => {
       options.bind(databaseHandleId).toConstantValue(settings.database);
+      const passwordStrength = new PasswordStrengthPool(settings.passwordStrength);
+      options.bind(passwordStrengthId).toConstantValue(passwordStrength);
       options
         .bind(userStoreId)
         .toDynamicValue((context) => {
@@ -37,7 +41,7 @@ export class AuthStoreContainerModule extends ContainerModule {
           return new SqlUserStore(settings.database, hasher, {
             sessionTtlMs: settings.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
             minPasswordLength: settings.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH,
-            passwordStrength: new PasswordStrengthPool(settings.passwordStrength),
+            passwordStrength,
           });
         })
         .inSingletonScope();

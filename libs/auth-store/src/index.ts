@@ -1,6 +1,6 @@
 // @enigma/auth-store: accounts, bans, resume sessions and the message history
 // on TypeORM (SQLite through better-sqlite3 by default, or PostgreSQL).
-export { AuthStoreContainerModule, databaseHandleId } from './auth-store.module.js';
+export { AuthStoreContainerModule, databaseHandleId, passwordStrengthId } from './auth-store.module.js';
 export type { AuthStoreOptions } from './auth-store.module.js';
 export { addressBlock } from './address-block.js';
 export { openDatabase } from './database.js';

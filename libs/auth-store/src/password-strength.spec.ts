@@ -33,4 +33,14 @@ describe('PasswordStrengthPool', () => {
     expect(pool.load).toEqual({ running: 0, waiting: 0 });
     expect(await pool.check('correct-horse-battery-staple-42', { minLength: 12 })).toEqual({ ok: true });
   });
+
+  it('should start its threads on warm() and still judge afterwards; closed, it refuses', async () => {
+    pool = new PasswordStrengthPool({ workers: 2, maxWaiting: 0 });
+    await pool.warm();
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+    const both = await Promise.all([pool.check('password1234', { minLength: 12 }), pool.check('correct-horse-battery-staple-42', { minLength: 12 })]);
+    expect(both).toEqual([checkNewPassword('password1234'), { ok: true }]);
+    await pool.close();
+    await expect(pool.check('correct-horse-battery-staple-42', { minLength: 12 })).rejects.toMatchObject({ kind: 'passwordCheckFailed' });
+  });
 });

@@ -14,6 +14,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { ZxcvbnFactory } = require(workerData.core);
 const common = require(workerData.common);
 const checker = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+checker.check('warm-up', []); // indexes the dictionaries (about half a second) before the first real check
+parentPort.postMessage({ ready: true });
 parentPort.on('message', (job) => {
   try {
     const result = checker.check(job.password, job.userInputs);
@@ -44,6 +46,8 @@ interface Job {
 interface Thread {
   worker: Worker;
   job: Job | undefined;
+  /** Resolves once the thread has loaded zxcvbn and indexed its dictionaries. */
+  ready: Promise<void>;
 }
 
 /**
@@ -89,6 +93,16 @@ export class PasswordStrengthPool {
     return strengthVerdict(scored.score, scored.warning);
   }
 
+  /**
+   * Starts the threads now and resolves once they are ready, so the first
+   * registrations do not wait the half second a thread needs to load (the
+   * server calls it while starting). Idempotent.
+   */
+  public async warm(): Promise<void> {
+    while (!this.#closed && this.#threads.length < this.#options.workers) this.start();
+    await Promise.all(this.#threads.map((thread) => thread.ready));
+  }
+
   /** Stops the threads; checks in flight fail. */
   public async close(): Promise<void> {
     this.#closed = true;
@@ -115,10 +129,16 @@ export class PasswordStrengthPool {
     const require = createRequire(import.meta.url);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // The source is CommonJS even when the parent was started with --input-type=module.
+      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
       workerData: { core: require.resolve('@zxcvbn-ts/core'), common: require.resolve('@zxcvbn-ts/language-common') },
     });
-    const thread: Thread = { worker, job: undefined };
-    worker.on('message', (reply: { score?: number; warning?: string; error?: true }) => {
+    let readied: () => void = () => undefined;
+    const thread: Thread = { worker, job: undefined, ready: new Promise<void>((resolve) => (readied = resolve)) };
+    // Idle (and while loading) it must not keep a process that is done alive.
+    worker.unref();
+    worker.on('message', (reply: { ready?: true; score?: number; warning?: string; error?: true }) => {
+      if (reply.ready === true) return readied();
       const job = thread.job;
       this.next(thread);
       if (job === undefined) return;
@@ -127,6 +147,7 @@ export class PasswordStrengthPool {
     });
     // A thread that dies fails its job and leaves the pool; the next check starts another.
     const fail = (cause: unknown): void => {
+      readied();
       const index = this.#threads.indexOf(thread);
       if (index === -1) return;
       this.#threads.splice(index, 1);

@@ -144,14 +144,17 @@ export class SqlUserStore implements UserStore {
           // that fails below gives it back, and of two racing for its last use
           // exactly one gets it.
           if (invite !== undefined && !(await consumeInvite(query, invite, now()))) throw new InviteLost();
-          // Again inside the transaction: on SQLite (one registration at a
-          // time) this is exact; on PostgreSQL two look-alikes registered in
-          // the same instant could both pass (the console's `names` shows them).
-          // The same name in another case is left to the unique key (usernameTaken).
-          const lookalike = await query('SELECT 1 AS hit FROM user_names WHERE skeleton = ? AND name_key <> ? LIMIT 1', [name.skeleton, name.key]);
-          if (lookalike.records.length > 0) throw new LooksLikeAnother();
           const inserted = await query<{ id: number | string }>('INSERT INTO users (username, password) VALUES (?, ?) RETURNING id', [name.username, hash]);
           const userId = Number(inserted.records[0]!.id);
+          // Again inside the transaction, after the first write: on SQLite
+          // (one registration at a time, write lock held) this is exact; a
+          // read before it would make the lock upgrade fail ("database is
+          // locked") whenever the writer thread committed in between. On
+          // PostgreSQL two look-alikes registered in the same instant could
+          // both pass (the console's `names` shows them). The same name in
+          // another case is left to the unique key (usernameTaken).
+          const lookalike = await query('SELECT 1 AS hit FROM user_names WHERE skeleton = ? AND name_key <> ? LIMIT 1', [name.skeleton, name.key]);
+          if (lookalike.records.length > 0) throw new LooksLikeAnother();
           await query('INSERT INTO user_names (name_key, user_id, skeleton) VALUES (?, ?, ?)', [name.key, userId, name.skeleton]);
           return userId;
         }),
