@@ -129,8 +129,6 @@ export class PasswordStrengthPool {
     const require = createRequire(import.meta.url);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      // The source is CommonJS even when the parent was started with --input-type=module.
-      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
       workerData: { core: require.resolve('@zxcvbn-ts/core'), common: require.resolve('@zxcvbn-ts/language-common') },
     });
     let readied: () => void = () => undefined;
