@@ -1,6 +1,6 @@
 import type { Interface as ReadLine } from 'node:readline';
 import { createInterface } from 'node:readline';
-import { AuthStoreError } from '@enigma/auth-store';
+import { auditUsernames, AuthStoreError, type PublicUser } from '@enigma/auth-store';
 import { formatDuration } from './duration.js';
 import { inviteCommand } from './invite-commands.js';
 import type { RetentionStatus } from './retention.js';
@@ -27,8 +27,49 @@ export function retentionLine(status: RetentionStatus | undefined): string {
 
 const megabytes = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
-function requireName(args: string): string | undefined {
-  return NAME_ARGUMENT.test(args) ? args : undefined;
+const ID_ARGUMENT = /^#(\d{1,10})$/;
+
+/**
+ * A name as the operator can tell it apart: characters outside printable
+ * ASCII are listed by code point (`аlice [U+0430]`, `aliceㅤ [U+3164]`), and
+ * control characters of a legacy name are not sent to the terminal.
+ */
+export function showName(name: string): string {
+  const shown = name.replace(/\p{C}/gu, '\uFFFD');
+  const unusual = [...new Set([...name].filter((c) => !/^[\x21-\x7e]$/.test(c)))];
+  if (unusual.length === 0) return shown;
+  return `${shown} [${unusual.map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`).join(' ')}]`;
+}
+
+const showUser = (user: PublicUser): string => `#${user.id} ${showName(user.username)}`;
+
+/**
+ * The user a command names: `#12` is the user with id 12; a plain name is
+ * refused when other users' names look like it (TR39 skeleton), since the
+ * operator cannot tell which one they saw: they are listed with their ids.
+ */
+async function targetUser(command: string, args: string, server: EnigmaServer, out: Out): Promise<PublicUser | undefined> {
+  const id = ID_ARGUMENT.exec(args);
+  if (id !== null) {
+    const user = await server.users.lookup({ id: Number(id[1]) });
+    if (user === undefined) out(`${command}: no user #${id[1]}`);
+    return user;
+  }
+  if (!NAME_ARGUMENT.test(args)) {
+    out(`usage: ${command} NAME or ${command} #ID (ids: users)`);
+    return undefined;
+  }
+  const user = await server.users.lookup(args);
+  if (user === undefined) {
+    out(`${command}: no user named ${showName(args)}`);
+    return undefined;
+  }
+  const lookalikes = (await server.users.lookalikes(user.username)).filter((other) => other.id !== user.id);
+  if (lookalikes.length > 0) {
+    out(`${command}: ${showName(args)} is ambiguous: ${[user, ...lookalikes].map(showUser).join(', ')} look alike; say which with ${command} #ID`);
+    return undefined;
+  }
+  return user;
 }
 
 /** The operator's commands (ARCHITECTURE.md §3). One line in, one or more lines out, never a stack trace. */
@@ -127,36 +168,54 @@ export const commands: Record<string, Command> = {
     run: async (_args, server, out) => {
       const users = await server.users.list();
       out(`${users.length} users`);
+      // As stored (scripts parse this list); `names` spells out look-alikes by code point.
       for (const user of users) out(`  ${user.id}  ${user.username}`);
     },
   },
+  names: {
+    usage: 'names',
+    help: 'report users whose names look alike or break the name rules (changes nothing)',
+    run: async (_args, server, out) => {
+      const users = await server.users.list();
+      const { refused, lookalikes } = auditUsernames(users);
+      if (refused.length === 0 && lookalikes.length === 0) return out(`names: ${users.length} users, no look-alike names, none against the name rules`);
+      out(`names: ${users.length} users; ${lookalikes.length} groups of look-alike names, ${refused.length} names against today's rules (registered before them; nothing was changed)`);
+      for (const group of lookalikes) out(`  look alike: ${group.map(showUser).join(', ')}`);
+      for (const { user, reason } of refused) out(`  against the rules: ${showUser(user)}: ${reason}`);
+      out('names: to act on one of them use its id, e.g. kick #12, ban #12');
+    },
+  },
   kick: {
-    usage: 'kick NAME',
+    usage: 'kick NAME|#ID',
     help: 'disconnect a user; they must log in again with their password',
     run: async (args, server, out) => {
-      const name = requireName(args);
-      if (name === undefined) return out('usage: kick NAME');
-      const count = await server.relay.kick(name);
-      if (count === undefined) return out(`kick: no user named ${name}`);
-      out(count === 0 ? `kick: ${name} is not online (their saved sessions are revoked)` : `kicked ${name} (${count} sessions; they must log in with their password)`);
+      const user = await targetUser('kick', args, server, out);
+      if (user === undefined) return;
+      const count = await server.relay.kick({ id: user.id });
+      if (count === undefined) return out(`kick: no user ${showUser(user)}`);
+      out(
+        count === 0
+          ? `kick: ${showUser(user)} is not online (their saved sessions are revoked)`
+          : `kicked ${showUser(user)} (${count} sessions; they must log in with their password)`,
+      );
     },
   },
   ban: {
-    usage: 'ban NAME',
+    usage: 'ban NAME|#ID',
     help: 'disconnect a user and refuse their logins',
     run: async (args, server, out) => {
-      const name = requireName(args);
-      if (name === undefined) return out('usage: ban NAME');
-      out((await server.relay.ban(name)) ? `banned ${name}` : `ban: no user named ${name}`);
+      const user = await targetUser('ban', args, server, out);
+      if (user === undefined) return;
+      out((await server.relay.ban({ id: user.id })) ? `banned ${showUser(user)}` : `ban: no user ${showUser(user)}`);
     },
   },
   unban: {
-    usage: 'unban NAME',
+    usage: 'unban NAME|#ID',
     help: 'allow a banned user to log in again',
     run: async (args, server, out) => {
-      const name = requireName(args);
-      if (name === undefined) return out('usage: unban NAME');
-      out((await server.relay.unban(name)) ? `unbanned ${name}` : `unban: no user named ${name}`);
+      const user = await targetUser('unban', args, server, out);
+      if (user === undefined) return;
+      out((await server.relay.unban({ id: user.id })) ? `unbanned ${showUser(user)}` : `unban: no user ${showUser(user)}`);
     },
   },
   notice: {

@@ -71,7 +71,7 @@ describe('enigma-server, run from a console', () => {
     running.child.stdin.write('help\nstatus\nwho\nstats\nbogus\nkick\n');
     expect((await running.waitFor(/^stats: /))).toMatch(/event loop delay p50 [\d.]+ ms, p99 [\d.]+ ms.*sessions 0$/);
     await running.waitFor(/unknown command "bogus"/);
-    await running.waitFor(/^usage: kick NAME$/);
+    await running.waitFor(/^usage: kick NAME or kick #ID \(ids: users\)$/);
     expect(running.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\s+database \[name\.db\]/), 'nobody is online']));
 
     running.child.stdin.end(); // EOF: the server keeps running

@@ -9,6 +9,7 @@ import {
   inviteStoreId,
   messageStoreId,
   openDatabase,
+  passwordStrengthId,
   userStoreId,
   type BackupOptions,
   type BackupResult,
@@ -139,6 +140,8 @@ export class EnigmaServer {
         accountQuotaBytes: options.accountQuotaBytes ?? DEFAULT_ACCOUNT_QUOTA_BYTES,
       }),
     );
+    // The password-strength thread loads its dictionaries before the first registration can arrive.
+    await container.get(passwordStrengthId).warm();
     container.bind(broadcastPortId).toConstantValue(new SocketIoBroadcastPort(io));
     if (cluster !== undefined) container.rebind(presenceRegistryId).toConstantValue(cluster.presence);
     const server = new EnigmaServer(options, log, container, http, io, tls, cluster);
@@ -348,6 +351,7 @@ export class EnigmaServer {
       this.#shutdownStep = 'finishing a retention batch';
       await this.#pruner?.stop();
       this.#shutdownStep = 'closing the database';
+      await this.container.get(passwordStrengthId).close();
       await this.database.close();
       this.#shutdownStep = undefined;
       this.log.info('server stopped');

@@ -5,6 +5,7 @@ import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { entities } from './entities.js';
 import { AuthStoreError } from './errors.js';
 import { migrations } from './migrations.js';
+import { nameSkeleton } from './names.js';
 import { usernameKey } from './policy.js';
 import { SQLITE_PRAGMAS, SqliteWriterThread } from './sqlite-writer.js';
 
@@ -144,7 +145,10 @@ async function migrateExclusively(dataSource: DataSource): Promise<void> {
 /**
  * Seed databases have users but no `user_names` rows: give each its
  * case-folded key. When two legacy names fold to the same key the first keeps
- * it; the other still logs in by its exact name.
+ * it; the other still logs in by its exact name. Rows from before skeletons
+ * (or written by an older node of a cluster) get theirs. Existing names are
+ * never refused or changed here, even when they break today's rules or look
+ * like another: the console's `names` command reports those.
  */
 async function backfillNameKeys(dataSource: DataSource): Promise<void> {
   const missing = await sql<{ id: number; username: string }>(
@@ -152,7 +156,19 @@ async function backfillNameKeys(dataSource: DataSource): Promise<void> {
     'SELECT u.id, u.username FROM users u LEFT JOIN user_names n ON n.user_id = u.id WHERE n.user_id IS NULL ORDER BY u.id',
   );
   for (const row of missing.records) {
-    await sql(dataSource, 'INSERT INTO user_names (name_key, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [usernameKey(String(row.username)), Number(row.id)]);
+    const username = String(row.username);
+    await sql(dataSource, 'INSERT INTO user_names (name_key, user_id, skeleton) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+      usernameKey(username),
+      Number(row.id),
+      nameSkeleton(username),
+    ]);
+  }
+  const unskeletoned = await sql<{ id: number; username: string }>(
+    dataSource,
+    'SELECT u.id, u.username FROM user_names n JOIN users u ON u.id = n.user_id WHERE n.skeleton IS NULL ORDER BY u.id',
+  );
+  for (const row of unskeletoned.records) {
+    await sql(dataSource, 'UPDATE user_names SET skeleton = ? WHERE user_id = ?', [nameSkeleton(String(row.username)), Number(row.id)]);
   }
 }
 

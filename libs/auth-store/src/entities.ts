@@ -35,6 +35,11 @@ export class UserName {
   @Index({ unique: true })
   @Column({ type: 'integer', name: 'user_id' })
   public userId!: number;
+
+  /** TR39 skeleton of the name, case-folded (`nameSkeleton`): look-alike names share it. */
+  @Index('user_names_skeleton')
+  @Column({ type: 'text', nullable: true })
+  public skeleton!: string | null;
 }
 
 @Entity({ name: 'bans' })

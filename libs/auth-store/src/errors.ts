@@ -1,9 +1,10 @@
 /**
  * `backupExists`: the backup's destination is taken (and overwriting was not
  * asked for); `backupFailed`: the copy could not be made or put in place;
- * `notSupported`: not on this database (a backup on PostgreSQL).
+ * `notSupported`: not on this database (a backup on PostgreSQL);
+ * `passwordCheckFailed`: the password-strength worker failed.
  */
-export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed' | 'backupExists' | 'backupFailed' | 'notSupported';
+export type AuthStoreErrorKind = 'databaseUnavailable' | 'migrationFailed' | 'backupExists' | 'backupFailed' | 'notSupported' | 'passwordCheckFailed';
 
 const brand = Symbol.for('@enigma/auth-store/AuthStoreError');
 

@@ -122,4 +122,30 @@ END`);
   }
 }
 
-export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, CreateMessageRetention1766000000000, CreateMessageUsage1766000000001];
+/**
+ * `user_names.skeleton`: the TR39 skeleton of each name (`nameSkeleton`), so a
+ * registration finds "a user whose name looks like mine" with one indexed
+ * query. `users` keeps its three columns. The column is filled, for existing
+ * rows too, in JavaScript right after the migrations, under the same lock
+ * (`backfillNameKeys` in database.ts). Idempotent like the others.
+ */
+export class AddNameSkeletons1766000000002 implements MigrationInterface {
+  public readonly name = 'AddNameSkeletons1766000000002';
+
+  public async up(runner: QueryRunner): Promise<void> {
+    if (isPostgres(runner)) {
+      await runner.query('ALTER TABLE user_names ADD COLUMN IF NOT EXISTS skeleton TEXT NULL');
+    } else {
+      const columns = (await runner.query('PRAGMA table_info(user_names)')) as Array<{ name: string }>;
+      if (!columns.some((column) => column.name === 'skeleton')) await runner.query('ALTER TABLE user_names ADD COLUMN skeleton TEXT NULL');
+    }
+    await runner.query('CREATE INDEX IF NOT EXISTS user_names_skeleton ON user_names (skeleton)');
+  }
+
+  public async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP INDEX IF EXISTS user_names_skeleton');
+    await runner.query('ALTER TABLE user_names DROP COLUMN skeleton');
+  }
+}
+
+export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, CreateMessageRetention1766000000000, CreateMessageUsage1766000000001, AddNameSkeletons1766000000002];

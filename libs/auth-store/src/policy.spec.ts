@@ -49,7 +49,8 @@ describe('normalizeUsername', () => {
 
   it('should fold case consistently: a name and its upper-case form share the key when both are valid (property)', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-zа-яё0-9_.-]{1,32}$/), (name) => {
+      // One script per name: Latin and Cyrillic mixed in one name are refused (TR39, names.spec.ts).
+      fc.property(fc.oneof(fc.stringMatching(/^[a-z0-9_.-]{1,32}$/), fc.stringMatching(/^[а-яё0-9_.-]{1,32}$/)), (name) => {
         const lower = normalizeUsername(name);
         const upper = normalizeUsername(name.toUpperCase());
         expect(lower.ok && upper.ok && lower.key === upper.key).toBe(true);

@@ -56,6 +56,27 @@ const runs = serviceOrSkip('postgres');
     expect(passwords.rows[0].password).toMatch(/^\$argon2id\$/);
   });
 
+  it('should keep a legacy look-alike name, fill its skeleton on open, and refuse a new look-alike (issue 16, item 2)', async () => {
+    const client = new pg.Client(url);
+    await client.connect();
+    await client.query('CREATE TABLE users (id SERIAL PRIMARY KEY, username TEXT NOT NULL, password TEXT NOT NULL)');
+    await client.query("INSERT INTO users (username, password) VALUES ('alice', 'legacy-one'), ($1, 'legacy-two')", ['\u0430lice']);
+    const database = await open();
+    const users = new SqlUserStore(database, hasher, { sessionTtlMs: 60_000, minPasswordLength: 12 });
+    const rows = await client.query('SELECT u.username, n.skeleton FROM users u JOIN user_names n ON n.user_id = u.id ORDER BY u.id');
+    await client.end();
+    expect(rows.rows).toEqual([
+      { username: 'alice', skeleton: 'alice' },
+      { username: '\u0430lice', skeleton: 'alice' },
+    ]);
+    expect(await users.lookalikes('Alice')).toEqual([
+      { id: 1, username: 'alice' },
+      { id: 2, username: '\u0430lice' },
+    ]);
+    expect(await users.register('AIice', strong)).toEqual({ type: 'usernameConfusable' });
+    expect(await users.register('alicia', strong)).toMatchObject({ type: 'registered' });
+  });
+
   it('should let three nodes start (and migrate) at once, then see each other\'s accounts', async () => {
     const [a, b, c] = await Promise.all([open(), open(), open()]);
     const options = { sessionTtlMs: 60_000, minPasswordLength: 12 };

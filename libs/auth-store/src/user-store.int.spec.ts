@@ -89,6 +89,37 @@ describe('SqlUserStore on SQLite', () => {
       expect(await users.ban('no-such-user')).toBe(false);
     });
 
+    it('should refuse a name that looks like an existing one (issue 16, item 2), and keep Latin and Cyrillic names working', async () => {
+      expect(await users.register('alice', strong)).toMatchObject({ type: 'registered' });
+      expect(await users.register('mallory', strong)).toMatchObject({ type: 'registered' });
+      expect(await users.register('bob', strong)).toMatchObject({ type: 'registered' });
+      expect(await users.register('алиса', strong)).toMatchObject({ type: 'registered' });
+      expect(await users.register('Анна_42', strong)).toMatchObject({ type: 'registered' });
+      // Refused by the character rules, whatever exists.
+      for (const impostor of ['\u0430lice', '\uff41lice', '\u03b1lice', 'alice\u034f', 'alice\ufe0f', 'alice\u180b', 'alice\u3164', '\u3164']) {
+        expect(await users.register(impostor, strong)).toMatchObject({ type: 'invalidUsername', reason: expect.any(String) });
+      }
+      // Refused because they look like a name in use: each is one script, valid on its own.
+      for (const impostor of ['AIice', 'rnallory', '\u0412\u041e\u0412']) {
+        expect(await users.register(impostor, strong)).toEqual({ type: 'usernameConfusable' });
+      }
+      expect(await users.register('aIice', strong)).toEqual({ type: 'usernameConfusable' });
+      expect(await users.register('alicia', strong)).toMatchObject({ type: 'registered' });
+      expect((await users.list()).map((u) => u.username)).toEqual(['alice', 'mallory', 'bob', 'алиса', 'Анна_42', 'alicia']);
+      expect(await users.lookalikes('AIice')).toEqual([{ id: 1, username: 'alice' }]);
+    });
+
+    it('should address a user by id as well as by name', async () => {
+      await users.register('zoe', strong);
+      expect(await users.lookup({ id: 1 })).toEqual({ id: 1, username: 'zoe' });
+      expect(await users.lookup('ZOE')).toEqual({ id: 1, username: 'zoe' });
+      expect(await users.lookup({ id: 2 })).toBeUndefined();
+      expect(await users.ban({ id: 1 })).toBe(true);
+      expect(await users.isBanned('zoe')).toBe(true);
+      expect(await users.unban({ id: 1 })).toBe(true);
+      expect(await users.ban({ id: 99 })).toBe(false);
+    });
+
     it('should issue, resume and revoke sessions, storing only a hash of the token', async () => {
       const { user } = (await users.register('erin', strong)) as { user: { id: number; username: string } };
       const grant = await users.issueSession(user);
@@ -157,6 +188,55 @@ describe('SqlUserStore on SQLite', () => {
     it('should keep legacy names unique case-insensitively for new registrations', async () => {
       expect(await users.register('Bob', strong)).toEqual({ type: 'usernameTaken' });
     });
+  });
+
+  it('should keep look-alike and rule-breaking names of an existing database as they are, with skeletons filled in, and refuse a new look-alike', async () => {
+    const file = path.join(dir, 'lookalikes.db');
+    const seed = new Database(file);
+    seed.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, password TEXT)');
+    const legacy = [
+      { id: 1, username: 'alice', password: 'qwerty123' },
+      { id: 2, username: '\u0430lice', password: 'hunter2' },
+      { id: 3, username: 'bob\u3164', password: 'hunter3' },
+    ];
+    for (const row of legacy) seed.prepare('INSERT INTO users (id, username, password) VALUES (?, ?, ?)').run(row.id, row.username, row.password);
+    seed.close();
+    await open(file);
+    const read = (): unknown[] => {
+      const db = new Database(file, { readonly: true });
+      const all = db.prepare('SELECT id, username, password FROM users ORDER BY id').all();
+      db.close();
+      return all;
+    };
+    expect(read()).toEqual(legacy);
+    expect(await users.lookalikes('alice')).toEqual([
+      { id: 1, username: 'alice' },
+      { id: 2, username: '\u0430lice' },
+    ]);
+    expect(await users.verify('\u0430lice', 'hunter2')).toMatchObject({ type: 'ok', user: { id: 2 } });
+    expect(await users.register('AIice', strong)).toEqual({ type: 'usernameConfusable' });
+    // Invisible characters do not count when comparing: a new `bob` would pass for the legacy `bob` + U+3164.
+    expect(await users.register('bob', strong)).toEqual({ type: 'usernameConfusable' });
+    expect(await users.register('carol', strong)).toMatchObject({ type: 'registered' });
+  });
+
+  it('should add and fill the skeleton column when a database from before it is opened', async () => {
+    const file = path.join(dir, 'before-skeletons.db');
+    await open(file);
+    await users.register('alice', strong);
+    await database.close();
+    // Back to the previous schema: no skeleton column, the migration not yet run.
+    const db = new Database(file);
+    db.exec("DROP INDEX user_names_skeleton; ALTER TABLE user_names DROP COLUMN skeleton; DELETE FROM migrations WHERE name = 'AddNameSkeletons1766000000002'");
+    db.close();
+    await open(file);
+    const check = new Database(file, { readonly: true });
+    const rows = check.prepare('SELECT name_key, user_id, skeleton FROM user_names').all();
+    const users_ = check.prepare('PRAGMA table_info(users)').all() as Array<{ name: string }>;
+    check.close();
+    expect(rows).toEqual([{ name_key: 'alice', user_id: 1, skeleton: 'alice' }]);
+    expect(users_.map((c) => c.name)).toEqual(['id', 'username', 'password']);
+    expect(await users.register('\u0251lice', strong)).toEqual({ type: 'usernameConfusable' });
   });
 
   it('should switch databases at run time: the new one is empty, switching back finds the old users', async () => {

@@ -2,7 +2,9 @@ import { constantTimeEqual, isPasswordHash, randomToken, tokenDigest, type Passw
 import type { ServiceIdentifier } from 'inversify';
 import { sql, transaction, write, type DatabaseHandle } from './database.js';
 import { consumeInvite, inviteProblem, type InviteProblem } from './invite-store.js';
-import { checkNewPassword, normalizeUsername, usernameKey } from './policy.js';
+import { nameSkeleton } from './names.js';
+import { PasswordStrengthPool } from './password-strength.js';
+import { normalizeUsername, usernameKey } from './policy.js';
 
 export interface PublicUser {
   id: number;
@@ -12,9 +14,20 @@ export interface PublicUser {
 export type RegisterResult =
   | { type: 'registered'; user: PublicUser }
   | { type: 'usernameTaken' }
+  /** The name's TR39 skeleton is an existing user's: it would pass for theirs. */
+  | { type: 'usernameConfusable' }
   | { type: 'invalidUsername'; reason: string }
   | { type: 'weakPassword'; reason: string }
-  | { type: 'inviteInvalid'; reason: InviteProblem };
+  | { type: 'inviteInvalid'; reason: InviteProblem }
+  /** Too many password checks are waiting already (`PasswordStrengthPool`); nothing was done. */
+  | { type: 'busy' };
+
+/**
+ * A user as the operator names one: by name (exact spelling first, then
+ * case-insensitively) or by id (`#12` on the console), which is unambiguous
+ * even when two names look alike.
+ */
+export type UserRef = string | { id: number };
 
 export interface RegisterOptions {
   /**
@@ -43,12 +56,16 @@ export type ResumeResult = { type: 'ok'; user: PublicUser; sessionId: string } |
 export interface UserStore {
   register(username: string, password: string, options?: RegisterOptions): Promise<RegisterResult>;
   verify(username: string, password: string): Promise<VerifyResult>;
+  /** The user a name or id designates, if any. */
+  lookup(user: UserRef): Promise<PublicUser | undefined>;
+  /** Users whose names look like `username` (same TR39 skeleton, case-insensitively), that user included. */
+  lookalikes(username: string): Promise<PublicUser[]>;
   /** False when there is no such user. Also revokes that user's sessions. */
-  ban(username: string): Promise<boolean>;
+  ban(user: UserRef): Promise<boolean>;
   /** Revokes every resume session of a user (they must log in with their password); false when there is no such user. */
-  revokeSessions(username: string): Promise<boolean>;
-  unban(username: string): Promise<boolean>;
-  isBanned(username: string): Promise<boolean>;
+  revokeSessions(user: UserRef): Promise<boolean>;
+  unban(user: UserRef): Promise<boolean>;
+  isBanned(user: UserRef): Promise<boolean>;
   list(): Promise<PublicUser[]>;
   count(): Promise<number>;
   issueSession(user: PublicUser): Promise<SessionGrant>;
@@ -64,6 +81,8 @@ export interface UserStoreOptions {
   minPasswordLength: number;
   /** The clock for invite expiry (tests inject one). Default `Date.now`. */
   now?: () => number;
+  /** Judges new passwords off the event loop; one of 1 thread and 16 waiting checks by default. */
+  passwordStrength?: PasswordStrengthPool;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -83,16 +102,22 @@ function isUniqueViolation(error: unknown): boolean {
 /** The invite's last use went to another registration meanwhile (or it expired, or was revoked). */
 class InviteLost extends Error {}
 
+/** A look-alike name was registered meanwhile. */
+class LooksLikeAnother extends Error {}
+
 /** `UserStore` on the SQL database (SQLite or PostgreSQL) behind a `DatabaseHandle`. */
 export class SqlUserStore implements UserStore {
   /** SQLite: registration transactions, one after another (see `serialized`). */
   #sqliteLane: Promise<unknown> = Promise.resolve();
+  readonly #strength: PasswordStrengthPool;
 
   public constructor(
     private readonly database: DatabaseHandle,
     private readonly hasher: PasswordHasher,
     private readonly options: UserStoreOptions,
-  ) {}
+  ) {
+    this.#strength = options.passwordStrength ?? new PasswordStrengthPool();
+  }
 
   public async register(username: string, password: string, options: RegisterOptions = {}): Promise<RegisterResult> {
     const { invite } = options;
@@ -105,9 +130,11 @@ export class SqlUserStore implements UserStore {
     }
     const name = normalizeUsername(username);
     if (!name.ok) return { type: 'invalidUsername', reason: name.reason };
-    const strength = checkNewPassword(password, { minLength: this.options.minPasswordLength, username: name.username });
+    const strength = await this.#strength.check(password, { minLength: this.options.minPasswordLength, username: name.username });
+    if (strength === 'busy') return { type: 'busy' };
     if (!strength.ok) return { type: 'weakPassword', reason: strength.reason };
     if ((await this.find(name.username)) !== undefined) return { type: 'usernameTaken' };
+    if (await this.looksLikeAnother(this.database.current(), name.skeleton)) return { type: 'usernameConfusable' };
 
     const hash = await this.hasher.hash(password);
     try {
@@ -119,12 +146,22 @@ export class SqlUserStore implements UserStore {
           if (invite !== undefined && !(await consumeInvite(query, invite, now()))) throw new InviteLost();
           const inserted = await query<{ id: number | string }>('INSERT INTO users (username, password) VALUES (?, ?) RETURNING id', [name.username, hash]);
           const userId = Number(inserted.records[0]!.id);
-          await query('INSERT INTO user_names (name_key, user_id) VALUES (?, ?)', [name.key, userId]);
+          // Again inside the transaction, after the first write: on SQLite
+          // (one registration at a time, write lock held) this is exact; a
+          // read before it would make the lock upgrade fail ("database is
+          // locked") whenever the writer thread committed in between. On
+          // PostgreSQL two look-alikes registered in the same instant could
+          // both pass (the console's `names` shows them). The same name in
+          // another case is left to the unique key (usernameTaken).
+          const lookalike = await query('SELECT 1 AS hit FROM user_names WHERE skeleton = ? AND name_key <> ? LIMIT 1', [name.skeleton, name.key]);
+          if (lookalike.records.length > 0) throw new LooksLikeAnother();
+          await query('INSERT INTO user_names (name_key, user_id, skeleton) VALUES (?, ?, ?)', [name.key, userId, name.skeleton]);
           return userId;
         }),
       );
       return { type: 'registered', user: { id, username: name.username } };
     } catch (error) {
+      if (error instanceof LooksLikeAnother) return { type: 'usernameConfusable' };
       if (error instanceof InviteLost && invite !== undefined) return { type: 'inviteInvalid', reason: (await inviteProblem(this.database.current(), invite, now())) ?? 'used' };
       // Two registrations of one name at once: the unique key decides.
       if (isUniqueViolation(error)) return { type: 'usernameTaken' };
@@ -168,30 +205,45 @@ export class SqlUserStore implements UserStore {
     return { type: 'ok', user: { id: Number(row.id), username: row.username }, rehashed: rehash };
   }
 
-  public async ban(username: string): Promise<boolean> {
-    const row = await this.find(username);
+  public async lookup(user: UserRef): Promise<PublicUser | undefined> {
+    const row = await this.resolve(user);
+    return row === undefined ? undefined : { id: Number(row.id), username: row.username };
+  }
+
+  public async lookalikes(username: string): Promise<PublicUser[]> {
+    if (typeof username !== 'string' || !username.isWellFormed() || username.length > 256) return [];
+    const { records } = await sql<UserRow>(
+      this.database.current(),
+      'SELECT u.id, u.username FROM user_names n JOIN users u ON u.id = n.user_id WHERE n.skeleton = ? ORDER BY u.id',
+      [nameSkeleton(username)],
+    );
+    return records.map((r) => ({ id: Number(r.id), username: r.username }));
+  }
+
+  public async ban(user: UserRef): Promise<boolean> {
+    const row = await this.resolve(user);
     if (row === undefined) return false;
     await write(this.database, 'INSERT INTO bans (user_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [row.id, Date.now()]);
     await write(this.database, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
     return true;
   }
 
-  public async revokeSessions(username: string): Promise<boolean> {
-    const row = await this.find(username);
+  public async revokeSessions(user: UserRef): Promise<boolean> {
+    const row = await this.resolve(user);
     if (row === undefined) return false;
     await write(this.database, 'DELETE FROM sessions WHERE user_id = ?', [row.id]);
     return true;
   }
 
-  public async unban(username: string): Promise<boolean> {
-    const row = await this.find(username);
+  public async unban(user: UserRef): Promise<boolean> {
+    const row = await this.resolve(user);
     if (row === undefined) return false;
     await write(this.database, 'DELETE FROM bans WHERE user_id = ?', [row.id]);
     return true;
   }
 
-  public async isBanned(username: string): Promise<boolean> {
-    const row = await this.find(username);
+  public async isBanned(user: UserRef): Promise<boolean> {
+    const row = await this.resolve(user);
     return row !== undefined && (await this.isBannedId(row.id));
   }
 
@@ -242,6 +294,18 @@ export class SqlUserStore implements UserStore {
   public async revokeSession(token: string): Promise<void> {
     if (typeof token !== 'string') return;
     await write(this.database, 'DELETE FROM sessions WHERE token_hash = ?', [tokenDigest(token)]);
+  }
+
+  private async resolve(user: UserRef): Promise<UserRow | undefined> {
+    if (typeof user === 'string') return this.find(user);
+    if (!Number.isSafeInteger(user.id) || user.id < 1) return undefined;
+    const { records } = await sql<UserRow>(this.database.current(), 'SELECT id, username, password FROM users WHERE id = ?', [user.id]);
+    return records[0];
+  }
+
+  private async looksLikeAnother(db: ReturnType<DatabaseHandle['current']>, skeleton: string): Promise<boolean> {
+    const { records } = await sql(db, 'SELECT 1 AS hit FROM user_names WHERE skeleton = ? LIMIT 1', [skeleton]);
+    return records.length > 0;
   }
 
   /** Exact (NFC) name first, then the case-insensitive key. */

@@ -81,6 +81,12 @@ export interface LoginSuccessful {
 export interface InvalidUsername {
   type: 'INVALID_USERNAME';
   reason?: string;
+  /**
+   * Registration only: `confusable` when the name looks like an existing
+   * user's (same Unicode TR39 skeleton, e.g. `аlice` with a Cyrillic а for
+   * `alice`); absent for the other reasons.
+   */
+  kind?: 'confusable';
 }
 export interface InvalidPassword {
   type: 'INVALID_PASSWORD';

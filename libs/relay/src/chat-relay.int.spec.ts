@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { openDatabase, RateLimitedLoginThrottle, DEFAULT_THROTTLE, SqlInviteStore, SqlMessageStore, SqlUserStore, type DatabaseHandle } from '@enigma/auth-store';
+import {
+  checkNewPassword,
+  openDatabase,
+  RateLimitedLoginThrottle,
+  DEFAULT_THROTTLE,
+  SqlInviteStore,
+  SqlMessageStore,
+  SqlUserStore,
+  type DatabaseHandle,
+} from '@enigma/auth-store';
 import { createPasswordHasher, Fernet, generateKey } from '@enigma/crypto';
 import { encodeFrame, type Relayed } from '@enigma/protocol';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -361,6 +370,54 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
   });
 
   // Registration policy (--registration): the store decides an invite's fate, the relay the policy.
+  it('should answer a login while 40 registrations from 40 addresses wait for their password verdicts (issue 16, item 6)', async () => {
+    await member('alice');
+    // The strong password first, so that it is among the checks the bounded queue takes.
+    // The weak one costs zxcvbn about as much as the issue measured (150–200 ms): l33t variants of a common word.
+    const weak = 'p@$$w0rdp@$$w0rdp@$$w0rd1!1!1!';
+    const attempts = Array.from({ length: 40 }, (_, i) => ({ peer: peer(`10.1.${i}.1`), username: `newcomer${i}`, password: i === 0 ? strong : weak }));
+    let verdicts = 0;
+    const replies = attempts.map(async ({ peer: p, username, password }) => {
+      const reply = await relay.register(p, { username, password });
+      if (reply.type === 'INVALID_PASSWORD') verdicts++;
+      return reply;
+    });
+
+    const login = await relay.login(peer('10.2.0.1'), { username: 'alice', password: strong });
+    const verdictsAtLogin = verdicts;
+    const results = await Promise.all(replies);
+
+    expect(login).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'alice' });
+    // zxcvbn on the event loop gave every weak verdict before the login got its turn.
+    expect(verdictsAtLogin).toBeLessThan(verdicts);
+    expect(results[0]).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'newcomer0', registered: true });
+    const busy = results.filter((r) => r.type === 'RATE_LIMITED');
+    expect(busy.length).toBeGreaterThan(0);
+    for (const reply of busy) expect(reply).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringMatching(/^server busy/) });
+    // A refused password gets the very reply it got before the worker threads.
+    results.forEach((reply, i) => {
+      if (i === 0 || reply.type === 'RATE_LIMITED') return;
+      const { username, password } = attempts[i]!;
+      const before = checkNewPassword(password, { username });
+      expect(before.ok).toBe(false);
+      expect(reply).toEqual({ type: 'INVALID_PASSWORD', reason: before.ok ? '' : before.reason });
+    });
+    expect(verdicts + busy.length).toBe(39);
+  });
+
+  it('should refuse a name that looks like a member\'s with INVALID_USERNAME kind confusable', async () => {
+    await member('alice');
+    expect(await relay.register(peer('10.3.0.1'), { username: 'AIice', password: strong })).toEqual({
+      type: 'INVALID_USERNAME',
+      kind: 'confusable',
+      reason: "looks like an existing user's name; choose another",
+    });
+    expect(await relay.register(peer('10.3.0.2'), { username: '\u0430lice', password: strong })).toEqual({
+      type: 'INVALID_USERNAME',
+      reason: 'a username must not mix scripts (this one mixes Cyrillic, Latin)',
+    });
+  });
+
   it('should refuse every registration when closed, and still let members log in', async () => {
     await member('grace');
     await database.close();

@@ -10,6 +10,7 @@ import {
   type MessageStore,
   type PublicUser,
   type StoredMessage,
+  type UserRef,
   type UserStore,
 } from '@enigma/auth-store';
 import {
@@ -252,6 +253,10 @@ export class ChatRelay {
         return { type: 'INVITE_INVALID', reason: result.reason };
       case 'usernameTaken':
         return { type: 'USER_IN_DATABASE' };
+      case 'usernameConfusable':
+        return { type: 'INVALID_USERNAME', kind: 'confusable', reason: "looks like an existing user's name; choose another" };
+      case 'busy':
+        return { type: 'RATE_LIMITED', retryAfterMs: BUSY_RETRY_MS, reason: 'server busy: too many registrations at once; try again in a moment' };
       case 'invalidUsername':
         return { type: 'INVALID_USERNAME', reason: result.reason };
       case 'weakPassword':
@@ -411,20 +416,23 @@ export class ChatRelay {
    * automatic resume milliseconds later). Undefined when there is no such
    * user; otherwise how many connections were closed.
    */
-  public async kick(username: string): Promise<number | undefined> {
-    if (!(await this.users.revokeSessions(username))) return undefined;
-    return this.disconnectUser(username, { kind: 'kicked', text: 'You were disconnected by the operator.', ts: Date.now() });
+  public async kick(user: UserRef): Promise<number | undefined> {
+    // Resolved once, then acted on by id: the name given is not looked up twice.
+    const found = await this.users.lookup(user);
+    if (found === undefined || !(await this.users.revokeSessions({ id: found.id }))) return undefined;
+    return this.disconnectUser(found.username, { kind: 'kicked', text: 'You were disconnected by the operator.', ts: Date.now() });
   }
 
   /** Bans (refusing future logins, revoking sessions) and disconnects with a `banned` notice. */
-  public async ban(username: string): Promise<boolean> {
-    if (!(await this.users.ban(username))) return false;
-    this.disconnectUser(username, { kind: 'banned', text: 'You were banned from this server by the operator.', ts: Date.now() });
+  public async ban(user: UserRef): Promise<boolean> {
+    const found = await this.users.lookup(user);
+    if (found === undefined || !(await this.users.ban({ id: found.id }))) return false;
+    this.disconnectUser(found.username, { kind: 'banned', text: 'You were banned from this server by the operator.', ts: Date.now() });
     return true;
   }
 
-  public unban(username: string): Promise<boolean> {
-    return this.users.unban(username);
+  public unban(user: UserRef): Promise<boolean> {
+    return this.users.unban(user);
   }
 
   /** A plaintext notice from the operator to everyone logged in. */
