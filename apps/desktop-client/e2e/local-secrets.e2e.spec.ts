@@ -271,7 +271,7 @@ function processTree(root: number, marker: string): Array<{ pid: number; argv: s
   it('should join with the key from standard input (--invite -)', async () => {
     const app = start(['--invite', '-']);
     app.child.stdin.end(`${link}\n`);
-    await joinAndSpeak(app, 'из-stdin');
+    await joinAndSpeak(app, 'из-потока');
     expect(app.stderr).toBe('');
   }, 60_000);
 

@@ -72,6 +72,6 @@ describe('the README\'s Nx commands', () => {
       encoding: 'utf8',
       timeout: 150_000,
     });
-    expect(stdout).toContain('usage: enigma [--server URL | --invite LINK] [--no-window] [--profile-dir DIR]');
+    expect(stdout).toContain('usage: enigma [--server URL | --invite-file PATH | --invite -] [--no-window] [--profile-dir DIR]');
   }, 180_000);
 });

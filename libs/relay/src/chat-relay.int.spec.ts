@@ -36,8 +36,8 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     port = new InMemoryBroadcastPort();
     relay = new ChatRelay(users, new SqlMessageStore(database), new RateLimitedLoginThrottle(throttle), port, { ...DEFAULT_RELAY_OPTIONS, ...options });
   };
-  const member = async (name: string): Promise<Peer> => {
-    const p = peer();
+  const member = async (name: string, address?: string): Promise<Peer> => {
+    const p = peer(address);
     const reply = await relay.register(p, { username: name, password: strong });
     if (reply.type !== 'LOGIN_SUCCESSFUL') throw new Error(reply.type);
     return p;
@@ -142,6 +142,17 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(replies.filter((r) => r.type === 'HISTORY')).toHaveLength(3);
     expect(replies.filter((r) => r.type === 'RATE_LIMITED')).toEqual(Array(7).fill({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringContaining('too many history requests') }));
     expect(await other).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
+  });
+
+  it('should let every account wait for a server-wide slot rather than refuse it, as when all clients resume after a restart', async () => {
+    await database.close();
+    // Before, the server's queue was 16 × historyWaiting: 16 here.
+    await build({ historyPerServer: 2, historyWaiting: 1 });
+    const members: Peer[] = [];
+    for (let n = 0; n < 40; n++) members.push(await member(`user${n}`, `10.0.${n}.1`));
+    await relay.send(members[0]!, frame('hello'));
+    const replies = await Promise.all(members.map((m) => relay.history(m, { afterSeq: 0 })));
+    expect(replies.filter((r) => r.type !== 'HISTORY')).toEqual([]);
   });
 
   it('should hold one account to its rate of backlog bytes, telling it how long to wait, while another account reads on', async () => {

@@ -60,9 +60,13 @@ export interface RelayOptions {
   /**
    * Backlog replies (login, resume, `HISTORY`) being built at once for one
    * account, and for the whole server; `historyWaiting` more per account
-   * (and 16 times that for the server) wait their turn, the rest are
-   * answered `RATE_LIMITED` at once. Each reply is at most `historyBytes`,
-   * so what the server builds at once is bounded whatever clients ask.
+   * wait their turn (as many as the sessions one user may hold, so all of a
+   * user's devices resuming after a restart get in), the rest are answered
+   * `RATE_LIMITED` at once. Each reply is at most `historyBytes`, so what
+   * the server builds at once is bounded whatever clients ask. The server's
+   * own queue is long (`SERVER_HISTORY_WAITING`): a waiting request holds no
+   * reply yet, only its turn, and after a restart every client resumes at
+   * once — they must wait, not be refused.
    */
   historyPerAccount: number;
   historyPerServer: number;
@@ -102,7 +106,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   historyBytes: MAX_HISTORY_BYTES,
   historyPerAccount: 2,
   historyPerServer: 8,
-  historyWaiting: 8,
+  historyWaiting: 20,
   historyBytesPerSecond: 4 * MAX_HISTORY_BYTES,
   accountQuotaBytes: 256 * 1024 * 1024,
   maxSessionsPerUser: 20,
@@ -120,6 +124,8 @@ const SESSION_CAP_RETRY_MS = 60_000;
 const BUSY_RETRY_MS = 1000;
 /** What a backlog request refused for being one too many, or for a peer with unread data, is told to wait. */
 const HISTORY_RETRY_MS = 250;
+/** Backlog requests waiting for a server-wide slot: each is a closure, no reply yet (some 100 bytes); more than the connections a node is expected to hold. */
+const SERVER_HISTORY_WAITING = 65_536;
 const HISTORY_BUSY = 'too many history requests at once for this account or server; wait a moment';
 const HISTORY_UNREAD = 'earlier replies are still unread; read them first';
 const HISTORY_RATE = 'this account is reading history faster than the server allows; wait a moment';
@@ -194,7 +200,7 @@ export class ChatRelay {
   ) {
     this.#flood = new RateLimiterMemory({ keyPrefix: 'flood', points: options.floodPoints, duration: options.floodDurationMs / 1000 });
     this.#accountHistory = new KeyedGate(options.historyPerAccount, options.historyWaiting);
-    this.#serverHistory = new KeyedGate(options.historyPerServer, options.historyWaiting * 16);
+    this.#serverHistory = new KeyedGate(options.historyPerServer, SERVER_HISTORY_WAITING);
     presence.onVanished((usernames) => {
       for (const username of usernames) this.announce('left', username);
     });
