@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { ClientToServerEvents, InterServerEvents, ServerNotice, ServerToClientEvents, SocketData } from '@enigma/protocol';
+import { clientEventNames, clientEvents, type ClientEventName, type ClientToServerEvents, type InterServerEvents, type ServerNotice, type ServerToClientEvents, type SocketData } from '@enigma/protocol';
 import type { BroadcastPort, ChatRelay, Peer } from '@enigma/relay';
 import { Server, type Socket } from 'socket.io';
 import { bufferedBytes, ConnectionGuard } from './connection-guard.js';
@@ -124,23 +124,19 @@ export function createSocketServer(httpServer: HttpServer, options: GatewayOptio
   return io;
 }
 
-const isLoginSuccessful = (reply: unknown): reply is { type: 'LOGIN_SUCCESSFUL'; username: string } =>
-  typeof reply === 'object' && reply !== null && (reply as { type?: unknown }).type === 'LOGIN_SUCCESSFUL';
-
-type Handler = (peer: Peer, payload: unknown) => Promise<unknown>;
-type MalformedReply = (reason: string) => unknown;
-
-const malformedRequest: MalformedReply = (reason) => ({ type: 'MALFORMED_REQUEST', reason });
-const malformedFrame: MalformedReply = (reason) => ({ type: 'MALFORMED_FRAME', reason });
-
 /**
- * Wires one socket's events to the relay. The acknowledgement is taken from
- * the last argument; an event must carry exactly one payload besides it.
+ * Wires one socket's events to the relay: one listener per entry of the
+ * event table (`clientEvents`). The acknowledgement is taken from the last
+ * argument; an event must carry exactly one payload besides it. The payload
+ * itself is checked by the relay (`ChatRelay.handle`, against the table's
+ * schema); a missing or extra payload is answered here with the table's
+ * `malformed` reply.
  */
 export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger, nodeId?: string, observer?: ReplyObserver): void {
   const peer: Peer = { id: socket.id, address: socket.handshake.address };
 
-  const on = (event: keyof ClientToServerEvents, handle: Handler, malformed: MalformedReply): void => {
+  const on = (event: ClientEventName): void => {
+    const malformed = (reason: string): unknown => ({ type: clientEvents[event].malformed, reason });
     // Every reply to this event passes here (the observer counts them by type).
     const answer = (ack: ((reply: unknown) => void) | undefined, reply: unknown, type: unknown = (reply as { type?: unknown }).type): void => {
       observer?.replied(event, type);
@@ -156,13 +152,13 @@ export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger
         answer(ack, malformed(payloadCount === 0 ? 'the event carries no payload' : 'the event carries more than one payload'));
         return;
       }
-      handle(peer, args[0]).then(
+      relay.handle(event, peer, args[0]).then(
         (reply) => {
           // A login that finished after its socket was gone must not leave a
           // phantom session (and a user shown online forever).
           if (socket.disconnected) relay.disconnected(peer);
           // What `who` shows, on this node and (through the adapter) on the others.
-          if (isLoginSuccessful(reply)) Object.assign(socket.data, { username: reply.username, since: Date.now(), node: nodeId });
+          if (reply.type === 'LOGIN_SUCCESSFUL') Object.assign(socket.data, { username: reply.username, since: Date.now(), node: nodeId });
           answer(ack, reply);
         },
         (error: unknown) => {
@@ -173,11 +169,7 @@ export function attachSocket(socket: EnigmaSocket, relay: ChatRelay, log: Logger
     });
   };
 
-  on('LOGIN_ATTEMPTING', (p, payload) => relay.login(p, payload), malformedRequest);
-  on('REGISTER_CLIENT_', (p, payload) => relay.register(p, payload), malformedRequest);
-  on('RESUME_SESSION', (p, payload) => relay.resume(p, payload), malformedRequest);
-  on('CLIENT_TO_SERVER', (p, payload) => relay.send(p, payload), malformedFrame);
-  on('HISTORY', (p, payload) => relay.history(p, payload), malformedRequest);
+  for (const event of clientEventNames) on(event);
 
   socket.on('disconnect', () => relay.disconnected(peer));
 }

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ClientToServerEvents, LoginReply, RegisterReply, ResumeReply, SendReply } from '@enigma/protocol';
+import { clientEvents, type ClientToServerEvents } from '@enigma/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SERVER_ERROR, type ReplyObserver } from './gateway.js';
 import type { Logger } from './logger.js';
@@ -29,21 +29,8 @@ export interface MetricsSources {
   clustered: boolean;
 }
 
-// Every reply type of each event, from the protocol's unions: the compiler
-// keeps these lists complete, and they are the only label values there are.
-const LOGIN_REPLIES: Record<LoginReply['type'], true> = { LOGIN_SUCCESSFUL: true, INVALID_USERNAME: true, INVALID_PASSWORD: true, RATE_LIMITED: true, BANNED: true, MALFORMED_REQUEST: true };
-const REGISTER_REPLIES: Record<RegisterReply['type'], true> = {
-  LOGIN_SUCCESSFUL: true,
-  USER_IN_DATABASE: true,
-  INVALID_USERNAME: true,
-  INVALID_PASSWORD: true,
-  RATE_LIMITED: true,
-  MALFORMED_REQUEST: true,
-  REGISTRATION_CLOSED: true,
-  INVITE_INVALID: true,
-};
-const RESUME_REPLIES: Record<ResumeReply['type'], true> = { LOGIN_SUCCESSFUL: true, SESSION_EXPIRED: true, BANNED: true, RATE_LIMITED: true, MALFORMED_REQUEST: true };
-const SEND_REPLIES: Record<SendReply['type'], true> = { ACCEPTED: true, MALFORMED_FRAME: true, RATE_LIMITED: true, NOT_LOGGED_IN: true, QUOTA_EXCEEDED: true };
+// Every reply type of each event comes from the protocol's event table
+// (`clientEvents[E].replies`): they are the only label values there are.
 /** A reply type outside the lists (a newer relay): counted, without becoming a new label value. */
 const OTHER = 'OTHER';
 
@@ -55,8 +42,8 @@ const OTHER = 'OTHER';
 class Tally {
   readonly #counts: Map<string, number>;
 
-  public constructor(replies: Record<string, true>) {
-    this.#counts = new Map([...Object.keys(replies), SERVER_ERROR, OTHER].map((value) => [value, 0]));
+  public constructor(replies: readonly string[]) {
+    this.#counts = new Map([...replies, SERVER_ERROR, OTHER].map((value) => [value, 0]));
   }
 
   public add(value: unknown): void {
@@ -76,8 +63,12 @@ class Tally {
  */
 export class ServerMetrics implements ReplyObserver {
   public readonly registry = new Registry();
-  readonly #logins = { login: new Tally(LOGIN_REPLIES), register: new Tally(REGISTER_REPLIES), resume: new Tally(RESUME_REPLIES) };
-  readonly #frames = new Tally(SEND_REPLIES);
+  readonly #logins = {
+    login: new Tally(clientEvents.LOGIN_ATTEMPTING.replies),
+    register: new Tally(clientEvents.REGISTER_CLIENT_.replies),
+    resume: new Tally(clientEvents.RESUME_SESSION.replies),
+  };
+  readonly #frames = new Tally(clientEvents.CLIENT_TO_SERVER.replies);
   readonly #byEvent: Partial<Record<keyof ClientToServerEvents, Tally>> = {
     LOGIN_ATTEMPTING: this.#logins.login,
     REGISTER_CLIENT_: this.#logins.register,

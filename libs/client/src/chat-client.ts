@@ -3,17 +3,19 @@ import {
   encodeFrame,
   MAX_FRAME_LENGTH,
   TypedEmitter,
+  type ClientEventName,
   type ClientToServerEvents,
-  type HistoryReply,
   type HistoryRequest,
   type LoginReply,
   type LoginSuccessful,
+  type PayloadOf,
   type PresenceEvent,
   type RegisterReply,
   type RegisterRequest,
   type Relayed,
+  type ReplyMessage,
+  type ReplyOf,
   type ResumeReply,
-  type ResumeRequest,
   type SendReply,
   type ServerNotice,
   type ServerToClientEvents,
@@ -98,6 +100,8 @@ export interface ConnectOptions {
 }
 
 type EnigmaSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** The events whose success logs the socket in (`LOGIN_SUCCESSFUL`). */
+type AdmissionEvent = 'LOGIN_ATTEMPTING' | 'REGISTER_CLIENT_' | 'RESUME_SESSION';
 
 const SEEN_IDS_LIMIT = 20_000;
 const CATCH_UP_PAGE = 500;
@@ -307,11 +311,11 @@ export class ChatClient {
   public register(username: string, password: string, options: RegisterOptions = {}): Promise<RegisterReply> {
     const payload: RegisterRequest = { username, password };
     if (options.invite !== undefined && options.invite !== '') payload.invite = options.invite;
-    return this.admission<RegisterReply>('REGISTER_CLIENT_', payload, false);
+    return this.admission('REGISTER_CLIENT_', payload);
   }
 
   public login(username: string, password: string): Promise<LoginReply> {
-    return this.admission<LoginReply>('LOGIN_ATTEMPTING', { username, password }, false);
+    return this.admission('LOGIN_ATTEMPTING', { username, password });
   }
 
   /** Encrypts, frames and sends; resolves when the server has stored it. Survives reconnects. */
@@ -335,7 +339,7 @@ export class ChatClient {
    * retention removed emits `pruned`: there is nothing older to ask for.
    */
   public async history(query: HistoryRequest = {}): Promise<ChatMessage[]> {
-    const reply = await this.request<HistoryReply>('HISTORY', query);
+    const reply = await this.request('HISTORY', query);
     switch (reply.type) {
       case 'HISTORY':
         if (query.afterSeq === undefined) this.reachedBack(reply.prunedBefore, reply.messages[0]?.seq ?? query.beforeSeq ?? this.#lastSeq + 1);
@@ -438,7 +442,7 @@ export class ChatClient {
     }
     let reply: ResumeReply;
     try {
-      reply = await this.admission<ResumeReply>('RESUME_SESSION', { session, afterSeq: this.#lastSeq }, true);
+      reply = await this.admission('RESUME_SESSION', { session, afterSeq: this.#lastSeq });
     } catch {
       return; // the connection dropped again; the next connect retries
     }
@@ -463,16 +467,19 @@ export class ChatClient {
    * request leaves until the history is delivered: everything is emitted in
    * `seq` order.
    */
-  private async admission<Reply extends { type: string }>(event: 'LOGIN_ATTEMPTING' | 'REGISTER_CLIENT_' | 'RESUME_SESSION', payload: unknown, resumed: boolean): Promise<Reply> {
+  private async admission<E extends AdmissionEvent>(event: E, payload: PayloadOf<E>): Promise<ReplyOf<E>> {
     this.#held ??= [];
-    let reply: Reply;
+    let reply: ReplyOf<E>;
     try {
-      reply = await this.request<Reply>(event, payload);
+      reply = await this.request(event, payload);
     } catch (error) {
       this.releaseHeld();
       throw error;
     }
-    if (reply.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(reply as unknown as LoginSuccessful, resumed ? (payload as ResumeRequest).afterSeq : undefined);
+    // A resume's history starts after its `afterSeq`; a login's is the latest backlog.
+    const resumedAfter = event === 'RESUME_SESSION' ? (payload as PayloadOf<'RESUME_SESSION'>).afterSeq : undefined;
+    const answer: ReplyMessage = reply; // one of the event's replies: TypeScript narrows a concrete union, not `ReplyOf<E>`
+    if (answer.type === 'LOGIN_SUCCESSFUL') await this.loggedIn(answer, resumedAfter);
     else this.releaseHeld();
     return reply;
   }
@@ -512,7 +519,7 @@ export class ChatClient {
   private async catchUp(until: number, beforeSeq?: number): Promise<void> {
     while (this.#lastSeq < until) {
       const from = this.#lastSeq;
-      const page = await this.request<HistoryReply>('HISTORY', { afterSeq: from, beforeSeq, limit: CATCH_UP_PAGE });
+      const page = await this.request('HISTORY', { afterSeq: from, beforeSeq, limit: CATCH_UP_PAGE });
       if (page.type === 'RATE_LIMITED') {
         await new Promise((resolve) => setTimeout(resolve, page.retryAfterMs));
         continue;
@@ -654,7 +661,7 @@ export class ChatClient {
     const socket = this.#socket;
     let reply: SendReply;
     try {
-      reply = await this.request<SendReply>('CLIENT_TO_SERVER', pending.frame);
+      reply = await this.request('CLIENT_TO_SERVER', pending.frame);
     } catch {
       pending.inFlight = false;
       // Lost with the connection: resent after the resume. A timeout on a
@@ -712,11 +719,12 @@ export class ChatClient {
     await this.#outboxStore.save([...this.#outbox.values()].map(({ id, frame }) => ({ id, frame })));
   }
 
-  private request<Reply>(event: keyof ClientToServerEvents, payload: unknown): Promise<Reply> {
+  /** One client event and its acknowledgement, typed by the protocol's event table. */
+  private request<E extends ClientEventName>(event: E, payload: PayloadOf<E>): Promise<ReplyOf<E>> {
     const socket = this.#socket;
     if (socket === undefined || !socket.connected) return Promise.reject(new ClientError('notConnected', 'not connected to a server'));
-    // socket.io's typed emit cannot take a computed event name; the reply type is the caller's.
-    return (socket as unknown as Socket).timeout(this.#ackTimeoutMs).emitWithAck(event, payload) as Promise<Reply>;
+    // socket.io's typed emit cannot take a computed event name; the reply's type is the table's `ReplyOf<E>`.
+    return (socket as unknown as Socket).timeout(this.#ackTimeoutMs).emitWithAck(event, payload) as Promise<ReplyOf<E>>;
   }
 
   private setState(state: ConnectionState): void {

@@ -1,16 +1,5 @@
-import type {
-  Credentials,
-  HistoryReply,
-  HistoryRequest,
-  LoginReply,
-  PresenceEvent,
-  RegisterReply,
-  Relayed,
-  ResumeReply,
-  ResumeRequest,
-  SendReply,
-  ServerNotice,
-} from './messages.js';
+import type { ClientEventName, PayloadOf, ReplyOf } from './client-events.js';
+import type { PresenceEvent, Relayed, ServerNotice } from './messages.js';
 
 /** Client-to-server event names: the seed's 16-character type codes. */
 export const ClientEvent = {
@@ -19,8 +8,7 @@ export const ClientEvent = {
   resume: 'RESUME_SESSION',
   send: 'CLIENT_TO_SERVER',
   history: 'HISTORY',
-} as const;
-export type ClientEventName = (typeof ClientEvent)[keyof typeof ClientEvent];
+} as const satisfies Record<string, ClientEventName>;
 
 /** Server-to-client event names. */
 export const ServerEvent = {
@@ -34,14 +22,8 @@ export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];
 /** Every client-to-server event carries a socket.io acknowledgement. */
 export type Ack<Reply> = (reply: Reply) => void;
 
-/** For `Server<ClientToServerEvents, ServerToClientEvents, ...>` and `Socket<...>`. */
-export interface ClientToServerEvents {
-  LOGIN_ATTEMPTING: (payload: Credentials, ack: Ack<LoginReply>) => void;
-  REGISTER_CLIENT_: (payload: Credentials, ack: Ack<RegisterReply>) => void;
-  RESUME_SESSION: (payload: ResumeRequest, ack: Ack<ResumeReply>) => void;
-  CLIENT_TO_SERVER: (frame: string, ack: Ack<SendReply>) => void;
-  HISTORY: (payload: HistoryRequest, ack: Ack<HistoryReply>) => void;
-}
+/** For `Server<ClientToServerEvents, ServerToClientEvents, ...>` and `Socket<...>`: derived from the event table. */
+export type ClientToServerEvents = { [E in ClientEventName]: (payload: PayloadOf<E>, ack: Ack<ReplyOf<E>>) => void };
 
 export interface ServerToClientEvents {
   SERVER_TO_CLIENT: (message: Relayed) => void;

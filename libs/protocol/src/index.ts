@@ -1,9 +1,10 @@
 // @enigma/protocol: the wire contract of Enigma protocol v1 (event names,
 // payload and reply types, frame codec, limits, validators).
 export { ClientEvent, ServerEvent } from './events.js';
+export { clientEventNames, clientEvents } from './client-events.js';
+export type { ClientEventHandlers, ClientEventName, ClientEventSpec, PayloadOf, ReplyOf } from './client-events.js';
 export type {
   Ack,
-  ClientEventName,
   ClientToServerEvents,
   InterServerEvents,
   ServerEventName,
@@ -33,6 +34,7 @@ export type {
   RateLimited,
   RegisterReply,
   RegisterRequest,
+  ReplyMessage,
   RegistrationClosed,
   Relayed,
   ReplyType,
@@ -47,8 +49,8 @@ export { encodeFrame, frameId, isWellFormedFrame, parseFrame, FRAME_ID_LENGTH } 
 export type { ParsedFrame } from './frame.js';
 export { DEFAULT_BACKLOG, DEFAULT_LIMITS, MAX_FRAME_LENGTH, MAX_HISTORY_BYTES, MAX_RESUME_MESSAGES } from './limits.js';
 export type { ProtocolLimits } from './limits.js';
-export { isClientEventName, readClientEventArguments, validateClientPayload } from './validators.js';
-export type { ClientEventArguments, ClientPayloads, Validation } from './validators.js';
+export { dispatchClientEvent, isClientEventName, readClientEventArguments, validateClientPayload } from './validators.js';
+export type { ClientEventArguments, ClientEventDispatcher, ClientPayloads, Validation } from './validators.js';
 export { TypedEmitter } from './typed-emitter.js';
 export { ProtocolError } from './errors.js';
 export type { ProtocolErrorKind } from './errors.js';

@@ -1,3 +1,5 @@
+import type { ClientEventName, ReplyOf } from './client-events.js';
+
 // Wire payloads of protocol v1 (ARCHITECTURE.md §2). Replies are discriminated
 // unions on `type`, so a `switch` over a reply is checked for exhaustiveness.
 
@@ -166,29 +168,30 @@ export interface QuotaExceeded {
   quotaBytes: number;
 }
 
-export type LoginReply =
+/** Every reply interface: `ReplyOf<E>` picks an event's replies from it by `type` (client-events.ts). */
+export type ReplyMessage =
   | LoginSuccessful
   | InvalidUsername
   | InvalidPassword
+  | UserInDatabase
   | RateLimited
   | Banned
-  | MalformedRequest;
-
-export type RegisterReply =
-  | LoginSuccessful
-  | UserInDatabase
-  | InvalidUsername
-  | InvalidPassword
+  | MalformedRequest
   | RegistrationClosed
   | InviteInvalid
-  | RateLimited
-  | MalformedRequest;
+  | SessionExpired
+  | Accepted
+  | MalformedFrame
+  | NotLoggedIn
+  | HistoryPage
+  | QuotaExceeded;
 
-export type ResumeReply = LoginSuccessful | SessionExpired | Banned | RateLimited | MalformedRequest;
+// Each event's reply union, named as in v1, derived from the event table.
+export type LoginReply = ReplyOf<'LOGIN_ATTEMPTING'>;
+export type RegisterReply = ReplyOf<'REGISTER_CLIENT_'>;
+export type ResumeReply = ReplyOf<'RESUME_SESSION'>;
+export type SendReply = ReplyOf<'CLIENT_TO_SERVER'>;
+export type HistoryReply = ReplyOf<'HISTORY'>;
 
-export type SendReply = Accepted | MalformedFrame | RateLimited | NotLoggedIn | QuotaExceeded;
-
-export type HistoryReply = HistoryPage | NotLoggedIn | RateLimited | MalformedRequest;
-
-export type AnyReply = LoginReply | RegisterReply | ResumeReply | SendReply | HistoryReply;
+export type AnyReply = ReplyOf<ClientEventName>;
 export type ReplyType = AnyReply['type'];

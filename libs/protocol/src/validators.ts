@@ -1,16 +1,9 @@
-import { z } from 'zod';
-import { ClientEvent, type ClientEventName } from './events.js';
+import type { z } from 'zod';
+import { clientEvents, type ClientEventHandlers, type ClientEventName, type PayloadOf, type ReplyOf } from './client-events.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
-import type { Credentials, HistoryRequest, RegisterRequest, ResumeRequest } from './messages.js';
 
-/** The payload type each client-to-server event carries. */
-export interface ClientPayloads {
-  LOGIN_ATTEMPTING: Credentials;
-  REGISTER_CLIENT_: RegisterRequest;
-  RESUME_SESSION: ResumeRequest;
-  CLIENT_TO_SERVER: string;
-  HISTORY: HistoryRequest;
-}
+/** The payload type each client-to-server event carries (from the event table). */
+export type ClientPayloads = { [E in ClientEventName]: PayloadOf<E> };
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -21,45 +14,19 @@ export interface ClientEventArguments<E extends ClientEventName> {
   payload: Validation<ClientPayloads[E]>;
 }
 
-// Lone surrogates cannot be encoded as UTF-8: two different inputs would hash
-// and store the same, so they are refused at the boundary.
-const wellFormedText = (max: number, field: string): z.ZodType<string> =>
-  z
-    .string()
-    .max(max, `${field} must be at most ${max} characters`)
-    .refine((s) => s.isWellFormed(), `${field} must be valid Unicode`);
+type Schemas = { [E in ClientEventName]: z.ZodType<PayloadOf<E>> };
 
-const sequenceNumber = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-function schemasFor(limits: ProtocolLimits): { [E in ClientEventName]: z.ZodType<ClientPayloads[E]> } {
-  const fields = {
-    username: wellFormedText(limits.maxUsernameLength, 'username').pipe(z.string().min(1, 'username is required')),
-    password: wellFormedText(limits.maxPasswordLength, 'password').pipe(z.string().min(1, 'password is required')),
-  };
-  return {
-    LOGIN_ATTEMPTING: z.strictObject(fields),
-    // `invite` is optional: a v1 client's payload is exactly the credentials.
-    REGISTER_CLIENT_: z.strictObject({ ...fields, invite: wellFormedText(limits.maxInviteLength, 'invite').pipe(z.string().min(1, 'invite must not be empty')).optional() }),
-    RESUME_SESSION: z.strictObject({
-      session: z.string().min(1).max(limits.maxSessionLength),
-      afterSeq: sequenceNumber,
-    }),
-    // The frame's shape is checked by `parseFrame`; here only that it is a string.
-    CLIENT_TO_SERVER: z.string(),
-    HISTORY: z.strictObject({
-      beforeSeq: sequenceNumber.optional(),
-      afterSeq: sequenceNumber.optional(),
-      limit: z.int().min(1).max(limits.maxHistoryPage).optional(),
-    }),
-  };
+function schemasFor(limits: ProtocolLimits): Schemas {
+  const schemas: Partial<Record<ClientEventName, z.ZodType>> = {};
+  for (const [event, spec] of Object.entries(clientEvents)) schemas[event as ClientEventName] = spec.payload(limits);
+  return schemas as Schemas;
 }
 
 const defaultSchemas = schemasFor(DEFAULT_LIMITS);
-const knownEvents = new Set<string>(Object.values(ClientEvent));
 
-/** True for the five event names of protocol v1. */
+/** True for the names in the event table (the five of protocol v1). */
 export function isClientEventName(name: unknown): name is ClientEventName {
-  return typeof name === 'string' && knownEvents.has(name);
+  return typeof name === 'string' && Object.hasOwn(clientEvents, name);
 }
 
 /** A reason that names the field and the rule but never echoes the input. */
@@ -73,7 +40,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return field === undefined ? `the payload is invalid (${issue.code})` : `${field} is invalid: ${issue.message}`;
 }
 
-/** Validates one payload of a client-to-server event. Never throws. */
+/** Validates one payload of a client-to-server event against the table's schema. Never throws. */
 export function validateClientPayload<E extends ClientEventName>(
   event: E,
   payload: unknown,
@@ -105,4 +72,30 @@ export function readClientEventArguments<E extends ClientEventName>(
     return { ack, payload: { ok: false, reason } };
   }
   return { ack, payload: validateClientPayload(event, args[0], limits) };
+}
+
+/** Answers one client event: the session gate and payload validation, then the handler. */
+export type ClientEventDispatcher<Context> = <E extends ClientEventName>(event: E, context: Context, payload: unknown) => Promise<ReplyOf<E>>;
+
+/**
+ * The one place a client event's payload is validated. In the table's order
+ * of checks: an event that needs a session is answered `NOT_LOGGED_IN` when
+ * `loggedIn(context)` is false, before its payload is looked at (a stranger
+ * learns nothing about what the payload should be); a payload the schema
+ * refuses gets the event's `malformed` reply with a reason; anything else
+ * goes to the event's handler, typed. The handler's errors are the caller's.
+ */
+export function dispatchClientEvent<Context>(
+  handlers: ClientEventHandlers<Context>,
+  loggedIn: (context: Context) => boolean,
+  limits?: ProtocolLimits,
+): ClientEventDispatcher<Context> {
+  return async <E extends ClientEventName>(event: E, context: Context, payload: unknown): Promise<ReplyOf<E>> => {
+    const spec = clientEvents[event] as (typeof clientEvents)[ClientEventName];
+    // Both replies are in every such event's `replies` (the table's spec checks it); TypeScript cannot see that through `E`.
+    if (spec.session && !loggedIn(context)) return { type: 'NOT_LOGGED_IN' } as ReplyOf<E>;
+    const request = validateClientPayload(event, payload, limits);
+    if (!request.ok) return { type: spec.malformed, reason: request.reason } as ReplyOf<E>;
+    return (handlers[event] as (context: Context, payload: PayloadOf<E>) => Promise<ReplyOf<E>>)(context, request.value);
+  };
 }

@@ -20,15 +20,19 @@ import {
   MAX_RESUME_MESSAGES,
   parseFrame,
   ProtocolError,
+  dispatchClientEvent,
   TypedEmitter,
-  validateClientPayload,
+  type ClientEventDispatcher,
+  type ClientEventName,
   type HistoryReply,
   type LoginReply,
   type LoginSuccessful,
+  type PayloadOf,
   type PresenceEvent,
   type RateLimited,
   type RegisterReply,
   type Relayed,
+  type ReplyOf,
   type ResumeReply,
   type SendReply,
   type ServerNotice,
@@ -163,9 +167,10 @@ type Lane = 'append' | 'presence';
 
 /**
  * The transport-agnostic chat core: admission, presence, frame acceptance,
- * history and fan-out through a `BroadcastPort`. Every request method takes
- * the raw payload (`unknown`), validates it and answers the protocol's reply
- * union; none throws for bad input.
+ * history and fan-out through a `BroadcastPort`. Every request (`handle`, or
+ * the method named after it) takes the raw payload (`unknown`); the event
+ * table's dispatcher checks the session and validates it, and the handler
+ * answers the protocol's reply union; none throws for bad input.
  */
 @injectable()
 export class ChatRelay {
@@ -189,6 +194,17 @@ export class ChatRelay {
   readonly #lanes: Record<Lane, Promise<unknown>> = { append: Promise.resolve(), presence: Promise.resolve() };
   /** Users whose last session here ended less than `presenceGraceMs` ago (folded name → departure to announce). */
   readonly #departing = new Map<string, { username: string; timer: NodeJS.Timeout }>();
+  /** The session gate and payload validation of every client event (`@enigma/protocol`'s table), then its handler. */
+  readonly #dispatch: ClientEventDispatcher<Peer> = dispatchClientEvent<Peer>(
+    {
+      LOGIN_ATTEMPTING: (peer, request) => this.loginWith(peer, request),
+      REGISTER_CLIENT_: (peer, request) => this.registerWith(peer, request),
+      RESUME_SESSION: (peer, request) => this.resumeWith(peer, request),
+      CLIENT_TO_SERVER: (peer, frame) => this.sendFrame(peer, frame),
+      HISTORY: (peer, request) => this.historyPage(peer, request),
+    },
+    (peer) => this.#sessions.has(peer.id),
+  );
 
   public constructor(
     @inject(userStoreId) private readonly users: UserStore,
@@ -206,10 +222,36 @@ export class ChatRelay {
     });
   }
 
-  public async login(peer: Peer, payload: unknown): Promise<LoginReply> {
-    const request = validateClientPayload('LOGIN_ATTEMPTING', payload);
-    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
-    const { username, password } = request.value;
+  /**
+   * Answers one client event with its raw payload: `NOT_LOGGED_IN` for an
+   * event that needs a session when the peer has none, the event's malformed
+   * reply for a payload its schema refuses, otherwise the handler's reply.
+   */
+  public handle<E extends ClientEventName>(event: E, peer: Peer, payload: unknown): Promise<ReplyOf<E>> {
+    return this.#dispatch(event, peer, payload);
+  }
+
+  public login(peer: Peer, payload: unknown): Promise<LoginReply> {
+    return this.handle('LOGIN_ATTEMPTING', peer, payload);
+  }
+
+  public register(peer: Peer, payload: unknown): Promise<RegisterReply> {
+    return this.handle('REGISTER_CLIENT_', peer, payload);
+  }
+
+  public resume(peer: Peer, payload: unknown): Promise<ResumeReply> {
+    return this.handle('RESUME_SESSION', peer, payload);
+  }
+
+  public send(peer: Peer, frame: unknown): Promise<SendReply> {
+    return this.handle('CLIENT_TO_SERVER', peer, frame);
+  }
+
+  public history(peer: Peer, payload: unknown): Promise<HistoryReply> {
+    return this.handle('HISTORY', peer, payload);
+  }
+
+  private async loginWith(peer: Peer, { username, password }: PayloadOf<'LOGIN_ATTEMPTING'>): Promise<LoginReply> {
     const busy: LoginReply = { type: 'RATE_LIMITED', retryAfterMs: BUSY_RETRY_MS, reason: 'too many login attempts at once' };
     const reply = await this.#accountLogins.run(usernameKey(username), () =>
       this.#addressLogins.run(addressBlock(peer.address), () => this.checkPassword(peer, username, password)),
@@ -237,10 +279,7 @@ export class ChatRelay {
     }
   }
 
-  public async register(peer: Peer, payload: unknown): Promise<RegisterReply> {
-    const request = validateClientPayload('REGISTER_CLIENT_', payload);
-    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
-    const { username, password, invite } = request.value;
+  private async registerWith(peer: Peer, { username, password, invite }: PayloadOf<'REGISTER_CLIENT_'>): Promise<RegisterReply> {
     const policy = this.options.registration;
     if (policy === 'closed') return { type: 'REGISTRATION_CLOSED', reason: 'this server takes no new accounts; ask its operator' };
     if (policy === 'invite' && invite === undefined) return { type: 'INVITE_INVALID', reason: 'missing' };
@@ -274,10 +313,8 @@ export class ChatRelay {
     }
   }
 
-  public async resume(peer: Peer, payload: unknown): Promise<ResumeReply> {
-    const request = validateClientPayload('RESUME_SESSION', payload);
-    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
-    const result = await this.users.resumeSession(request.value.session);
+  private async resumeWith(peer: Peer, request: PayloadOf<'RESUME_SESSION'>): Promise<ResumeReply> {
+    const result = await this.users.resumeSession(request.session);
     switch (result.type) {
       case 'expired':
         return { type: 'SESSION_EXPIRED' };
@@ -288,16 +325,16 @@ export class ChatRelay {
         // reconnects in a loop is slowed down (it retries after retryAfterMs).
         const gate = await this.throttle.beforeResume(result.user.username);
         if (!gate.allowed) return { type: 'RATE_LIMITED', retryAfterMs: gate.retryAfterMs, reason: 'reconnecting too often; wait a moment' };
-        const { afterSeq } = request.value;
+        const { afterSeq } = request;
         const slice = (): Promise<HistorySlice> => this.messages.slice({ afterSeq, limit: this.options.resumeHistoryCap, maxBytes: this.options.historyBytes });
-        const entered = await this.backlogTurn(result.user.username, () => this.enter(peer, result.user, request.value.session, slice));
+        const entered = await this.backlogTurn(result.user.username, () => this.enter(peer, result.user, request.session, slice));
         return entered ?? { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_BUSY };
       }
     }
   }
 
   /** The hot path: validate, store (committed), broadcast once, acknowledge. */
-  public async send(peer: Peer, frame: unknown): Promise<SendReply> {
+  private async sendFrame(peer: Peer, frame: string): Promise<SendReply> {
     const session = this.#sessions.get(peer.id);
     if (session === undefined) return { type: 'NOT_LOGGED_IN' };
     let id: string;
@@ -313,17 +350,17 @@ export class ChatRelay {
       if (error instanceof RateLimiterRes) return { type: 'RATE_LIMITED', retryAfterMs: Math.max(1, Math.ceil(error.msBeforeNext)) };
       throw error;
     }
-    const stored = await this.appendAndBroadcast({ id, from: session.username, ts: Date.now(), frame: frame as string });
+    const stored = await this.appendAndBroadcast({ id, from: session.username, ts: Date.now(), frame });
     if (stored.type === 'quotaExceeded') return this.quotaReply();
     return { type: 'ACCEPTED', id, seq: stored.message.seq };
   }
 
-  public async history(peer: Peer, payload: unknown): Promise<HistoryReply> {
-    if (!this.#sessions.has(peer.id)) return { type: 'NOT_LOGGED_IN' };
-    const request = validateClientPayload('HISTORY', payload);
-    if (!request.ok) return { type: 'MALFORMED_REQUEST', reason: request.reason };
-    const limit = request.value.limit ?? this.options.backlog;
-    const username = this.#sessions.get(peer.id)!.username;
+  private async historyPage(peer: Peer, request: PayloadOf<'HISTORY'>): Promise<HistoryReply> {
+    // The dispatcher checked the session in this same turn; looked up again for its name.
+    const session = this.#sessions.get(peer.id);
+    if (session === undefined) return { type: 'NOT_LOGGED_IN' };
+    const limit = request.limit ?? this.options.backlog;
+    const { username } = session;
     const reply = await this.backlogTurn(username, async (): Promise<HistoryReply> => {
       // A client that does not read its replies gets no more of them: what
       // waits for it stays within about a page (the slow-consumer bound cuts
@@ -331,7 +368,7 @@ export class ChatRelay {
       if ((this.port.unread?.(peer.id) ?? 0) > this.options.historyBytes) return { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_UNREAD };
       const waitMs = this.historyWait(username);
       if (waitMs > 0) return { type: 'RATE_LIMITED', retryAfterMs: waitMs, reason: HISTORY_RATE };
-      const { beforeSeq, afterSeq } = request.value;
+      const { beforeSeq, afterSeq } = request;
       const { messages, more } = await this.messages.slice({ beforeSeq, afterSeq, limit, maxBytes: this.options.historyBytes });
       this.chargeHistory(username, messages);
       return { type: 'HISTORY', messages: messages.map(toRelayed), more, ...(await this.pruneMark()) };
