@@ -14,3 +14,5 @@ export const desktopEntry: string;
 export function runProgram(entry: string, args: string[], env?: NodeJS.ProcessEnv): Program;
 export function runProcess(command: string, args: string[], env?: NodeJS.ProcessEnv): Program;
 export function startServerProcess(dataDir: string, extraArgs?: string[]): Promise<{ program: Program; url: string; fingerprint: string | undefined }>;
+/** Runs a console command; resolves with the lines it printed once `last` matches one of them. */
+export function consoleCommand(program: Program, command: string, last: RegExp): Promise<string[]>;

@@ -77,3 +77,17 @@ export async function startServerProcess(dataDir, extraArgs = []) {
   const fingerprintLine = extraArgs.includes('--no-tls') ? undefined : await program.waitFor(/fingerprint \(SHA-256\): (\S+)/);
   return { program, url, fingerprint: fingerprintLine?.[1] };
 }
+
+/**
+ * Runs a console command and resolves with every line it printed, once
+ * `last` matches one of them. A `stats` after it marks the end: the
+ * console prints a command's lines in one go, before it reads the next.
+ */
+export async function consoleCommand(program, command, last) {
+  const from = program.lines.length;
+  program.command(command);
+  await program.waitFor(last, from);
+  program.command('stats');
+  await program.waitFor(/^stats: /, from);
+  return program.lines.slice(from).filter((line) => !line.startsWith('stats: '));
+}

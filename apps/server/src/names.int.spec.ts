@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
+import { consoleCommand, startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
 
 jest.setTimeout(60_000);
 
@@ -27,17 +27,6 @@ interface Running {
   program: Program;
   url: string;
   fingerprint: string;
-}
-
-/** Runs a console command; resolves with the lines it printed once `last` matches one of them. */
-async function console_(program: Program, command: string, last: RegExp): Promise<string[]> {
-  const from = program.lines.length;
-  program.command(command);
-  await program.waitFor(last, from);
-  // The command's lines are printed in one go, before the next command runs.
-  program.command('stats');
-  await program.waitFor(/^stats: /, from);
-  return program.lines.slice(from).filter((line) => !line.startsWith('stats: '));
 }
 
 describe('look-alike usernames, through the real server process', () => {
@@ -77,7 +66,7 @@ describe('look-alike usernames, through the real server process', () => {
   });
 
   it('should report the existing look-alike and rule-breaking names with their ids, changing nothing', async () => {
-    const lines = await console_(server.program, 'names', /^names: to act on one of them/);
+    const lines = await consoleCommand(server.program, 'names', /^names: to act on one of them/);
     expect(lines).toEqual([
       "names: 3 users; 1 groups of look-alike names, 1 names against today's rules (registered before them; nothing was changed)",
       '  look alike: #1 alice, #2 \u0430lice [U+0430]',
@@ -105,7 +94,7 @@ describe('look-alike usernames, through the real server process', () => {
     expect(await real.login('alice', 'alice-legacy-pw')).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'alice' });
 
     for (const command of ['kick', 'ban']) {
-      expect(await console_(server.program, `${command} alice`, new RegExp(`^${command}: `))).toEqual([
+      expect(await consoleCommand(server.program, `${command} alice`, new RegExp(`^${command}: `))).toEqual([
         `${command}: alice is ambiguous: #1 alice, #2 \u0430lice [U+0430] look alike; say which with ${command} #ID`,
       ]);
     }
@@ -113,7 +102,7 @@ describe('look-alike usernames, through the real server process', () => {
     const notices: ServerNotice[] = [];
     real.on('notice', (notice) => void notices.push(notice));
     const banned = new Promise<ServerNotice>((resolve) => impostor.on('notice', resolve));
-    expect(await console_(server.program, 'ban #2', /^ban|^banned/)).toEqual(['banned #2 \u0430lice [U+0430]']);
+    expect(await consoleCommand(server.program, 'ban #2', /^ban|^banned/)).toEqual(['banned #2 \u0430lice [U+0430]']);
     expect(await banned).toMatchObject({ kind: 'banned' });
 
     const again = await connected();
@@ -122,9 +111,9 @@ describe('look-alike usernames, through the real server process', () => {
     expect(await other.login('alice', 'alice-legacy-pw')).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'alice' });
     expect(notices).toEqual([]);
 
-    expect(await console_(server.program, 'unban #2', /^unban/)).toEqual(['unbanned #2 \u0430lice [U+0430]']);
-    expect(await console_(server.program, 'kick #99', /^kick/)).toEqual(['kick: no user #99']);
+    expect(await consoleCommand(server.program, 'unban #2', /^unban/)).toEqual(['unbanned #2 \u0430lice [U+0430]']);
+    expect(await consoleCommand(server.program, 'kick #99', /^kick/)).toEqual(['kick: no user #99']);
     // bob has no look-alike: his name is enough.
-    expect(await console_(server.program, 'kick bob', /^kick/)).toEqual(['kick: #3 bob is not online (their saved sessions are revoked)']);
+    expect(await consoleCommand(server.program, 'kick bob', /^kick/)).toEqual(['kick: #3 bob is not online (their saved sessions are revoked)']);
   });
 });

@@ -7,7 +7,7 @@ import { generateKey } from '@enigma/crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
+import { consoleCommand, startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
 
 jest.setTimeout(30_000);
 
@@ -22,17 +22,6 @@ interface Running {
 
 async function start(dataDir: string, args: string[]): Promise<Running> {
   return (await startServerProcess(dataDir, args)) as Running;
-}
-
-/** Runs a console command; resolves with the lines it printed once `last` matches one of them. */
-async function console_(program: Program, command: string, last: RegExp): Promise<string[]> {
-  const from = program.lines.length;
-  program.command(command);
-  await program.waitFor(last, from);
-  // The command's lines are printed in one go, before the next command runs.
-  program.command('stats');
-  await program.waitFor(/^stats: /, from);
-  return program.lines.slice(from).filter((line) => !line.startsWith('stats: '));
 }
 
 describe('registration policy, through the real server process', () => {
@@ -63,7 +52,7 @@ describe('registration policy, through the real server process', () => {
 
     /** `invite create ...`: the token and the first link, as an operator copies them. */
     const createInvite = async (options = ''): Promise<{ id: string; token: string; link: string; lines: string[] }> => {
-      const lines = await console_(server.program, `invite create ${options}`.trim(), /^ {2}enigma:\/\//);
+      const lines = await consoleCommand(server.program, `invite create ${options}`.trim(), /^ {2}enigma:\/\//);
       const id = /^invite ([0-9a-f]{8}) created/.exec(lines[0] ?? '')?.[1];
       const token = lines.map((line) => /^token \(shown this once; the server keeps only its hash\): (\S+)$/.exec(line)?.[1]).find(Boolean);
       const link = lines.find((line) => line.startsWith('  enigma://'))?.trim();
@@ -80,7 +69,7 @@ describe('registration policy, through the real server process', () => {
 
     it('should say so on start and in status', async () => {
       await server.program.waitFor(/^registration: by invite only \(console: invite create\)$/);
-      expect(await console_(server.program, 'status', /^registration: /)).toContain('registration: invite');
+      expect(await consoleCommand(server.program, 'status', /^registration: /)).toContain('registration: invite');
     });
 
     it('should refuse a registration without a token: INVITE_INVALID missing', async () => {
@@ -119,13 +108,13 @@ describe('registration policy, through the real server process', () => {
 
     it('should answer unknown for a revoked invite', async () => {
       const { id, token } = await createInvite('--expires never');
-      expect(await console_(server.program, `invite revoke ${id}`, /^invite revoke|^invite revoked/)).toEqual(['invite revoked: its token no longer registers anyone']);
+      expect(await consoleCommand(server.program, `invite revoke ${id}`, /^invite revoke|^invite revoked/)).toEqual(['invite revoked: its token no longer registers anyone']);
       const client = await connected(server);
       expect(await client.register('too-late', password, { invite: token })).toEqual({ type: 'INVITE_INVALID', reason: 'unknown' });
     });
 
     it('should list invites with id, uses and expiry, never a token', async () => {
-      const lines = await console_(server.program, 'invite list', /^\d+ invites?$/);
+      const lines = await consoleCommand(server.program, 'invite list', /^\d+ invites?$/);
       expect(lines[0]).toBe('2 invites'); // the revoked one is gone
       expect(lines.slice(1)).toEqual([
         expect.stringMatching(/^ {2}[0-9a-f]{8} {2}0\/1 uses left {2}used {5}expires \S+Z {2}created \S+Z$/),
@@ -147,13 +136,13 @@ describe('registration policy, through the real server process', () => {
         ['invite frobnicate', 'usage: invite [create [--uses N] [--expires 7d|never] | list | revoke ID]'],
       ];
       for (const [command, answer] of cases) {
-        expect(await console_(server.program, command, /^(invite|usage)/)).toEqual([answer]);
+        expect(await consoleCommand(server.program, command, /^(invite|usage)/)).toEqual([answer]);
       }
-      expect((await console_(server.program, 'invite list', /^\d+ invites?$/))[0]).toBe('2 invites');
+      expect((await consoleCommand(server.program, 'invite list', /^\d+ invites?$/))[0]).toBe('2 invites');
     });
 
     it('should keep the bare invite command, pointing to invite create', async () => {
-      const lines = await console_(server.program, 'invite', /^registration is by invite only/);
+      const lines = await consoleCommand(server.program, 'invite', /^registration is by invite only/);
       expect(lines).toEqual([
         'invite links (the server never holds the chat key: append it as key=... before sharing):',
         `  enigma://${new URL(server.url).host}/#fp=${server.fingerprint.replaceAll(':', '')}&key=`,
@@ -189,9 +178,9 @@ describe('registration policy, through the real server process', () => {
         expect(await client.register('latecomer', password)).toEqual({ type: 'REGISTRATION_CLOSED', reason: 'this server takes no new accounts; ask its operator' });
         expect(await client.register('latecomer', password, { invite: 'q2Xc-9_ZtJr0bQm1pLk4aw' })).toMatchObject({ type: 'REGISTRATION_CLOSED' });
         expect(await client.login('member', password)).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'member' });
-        expect(await console_(closed.program, 'invite', /^registration is closed/)).toContain('registration is closed: these links are for existing members');
+        expect(await consoleCommand(closed.program, 'invite', /^registration is closed/)).toContain('registration is closed: these links are for existing members');
         // An invite made now says it will not work until the policy changes.
-        expect(await console_(closed.program, 'invite create', /^note: /)).toContain('note: registration is closed: invites work only with --registration invite');
+        expect(await consoleCommand(closed.program, 'invite create', /^note: /)).toContain('note: registration is closed: invites work only with --registration invite');
       } finally {
         await closed.program.stop();
       }
