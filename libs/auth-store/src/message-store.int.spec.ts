@@ -76,6 +76,14 @@ describe('SqlMessageStore retention on SQLite', () => {
     expect(next.message.seq).toBe(4);
   });
 
+  it('should report no cut while every message is within the retention (a young chat says nothing was removed)', async () => {
+    for (let i = 0; i < 3; i++) await store.append(message(now - 1000 + i));
+    expect(await store.prune(now - DAY, 1000)).toBe(0);
+    expect(await store.prune(now - DAY, 1000)).toBe(0);
+    expect(await store.prunedBefore()).toBe(0);
+    expect((await store.page({ afterSeq: 0, limit: 10 })).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
   it('should do nothing on an empty chat', async () => {
     expect(await store.prune(now, 1000)).toBe(0);
     expect(await store.prunedBefore()).toBe(0);

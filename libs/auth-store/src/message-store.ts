@@ -110,8 +110,13 @@ const PRUNE_LOCK = 0x5052554e;
  */
 function pruneStatements(dialect: 'sqlite' | 'postgres'): { mark: string; remove: string } {
   const greatest = dialect === 'postgres' ? 'GREATEST' : 'MAX';
+  // The cut is the first message of the batch still within the retention (or
+  // just past the batch); when that is the oldest message itself, nothing is
+  // to go and the mark stays put (0): a young chat must not report a cut.
   const boundary =
-    'SELECT COALESCE(MIN(CASE WHEN batch.ts >= ? THEN batch.seq END), MAX(batch.seq) + 1) FROM (SELECT seq, ts FROM messages ORDER BY seq LIMIT ?) AS batch';
+    'SELECT CASE WHEN cut.b > cut.first THEN cut.b ELSE 0 END FROM (' +
+    'SELECT COALESCE(MIN(CASE WHEN batch.ts >= ? THEN batch.seq END), MAX(batch.seq) + 1) AS b, MIN(batch.seq) AS first ' +
+    'FROM (SELECT seq, ts FROM messages ORDER BY seq LIMIT ?) AS batch) AS cut';
   return {
     mark: `UPDATE message_retention SET pruned_before = ${greatest}(pruned_before, COALESCE((${boundary}), 0)) WHERE id = 1`,
     remove: 'DELETE FROM messages WHERE seq < (SELECT pruned_before FROM message_retention WHERE id = 1)',

@@ -43,4 +43,18 @@ describe('PasswordStrengthPool', () => {
     await pool.close();
     await expect(pool.check('correct-horse-battery-staple-42', { minLength: 12 })).rejects.toMatchObject({ kind: 'passwordCheckFailed' });
   });
+
+  it('should fail a check still running when it is closed, not leave it pending for ever (a registration during shutdown)', async () => {
+    pool = new PasswordStrengthPool({ workers: 1, maxWaiting: 1 });
+    await pool.warm();
+    const running = pool.check('correct-horse-battery-staple-42', { minLength: 12 });
+    const waiting = pool.check('another-long-passphrase-77', { minLength: 12 });
+    expect(pool.load).toEqual({ running: 1, waiting: 1 });
+    const settled = Promise.allSettled([running, waiting]);
+    await pool.close();
+    expect(await settled).toEqual([
+      { status: 'rejected', reason: expect.objectContaining({ kind: 'passwordCheckFailed' }) },
+      { status: 'rejected', reason: expect.objectContaining({ kind: 'passwordCheckFailed' }) },
+    ]);
+  });
 });

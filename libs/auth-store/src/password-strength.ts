@@ -108,7 +108,13 @@ export class PasswordStrengthPool {
     this.#closed = true;
     const error = new AuthStoreError('passwordCheckFailed', 'the password checker is closed');
     for (const job of this.#waiting.splice(0)) job.reject(error);
-    await Promise.all(this.#threads.splice(0).map((thread) => thread.worker.terminate()));
+    const threads = this.#threads.splice(0);
+    // A thread out of the pool no longer fails its job on exit: fail it here.
+    for (const thread of threads) {
+      thread.job?.reject(error);
+      thread.job = undefined;
+    }
+    await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
   private post(thread: Thread, job: Job): void {

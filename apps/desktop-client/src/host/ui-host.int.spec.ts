@@ -71,6 +71,8 @@ describe('UiHost (the loopback host of the desktop UI)', () => {
   it('should trade the launch token for the session secret once, for our own Origin only, and never set a cookie', async () => {
     expect((await trade(host, tokenOf(host), 'http://127.0.0.1:1')).status).toBe(403);
     expect((await trade(host, 'x'.repeat(32))).status).toBe(403);
+    // As many characters as the token but more bytes (a latin1 header): refused, and the app lives on.
+    expect((await trade(host, 'é'.repeat(tokenOf(host).length))).status).toBe(403);
     const first = await trade(host, tokenOf(host));
     expect(first.status).toBe(200);
     expect(JSON.parse(first.body)).toEqual({ secret: expect.stringMatching(/^[\w-]{43}$/) });

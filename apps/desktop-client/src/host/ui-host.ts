@@ -16,9 +16,12 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** Constant-time comparison. Lengths are compared in bytes: a header with non-ASCII characters has as many characters as the secret but more bytes, and timingSafeEqual throws on unequal lengths. */
 function sameSecret(a: string | undefined, b: string): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  if (a === undefined) return false;
+  const offered = Buffer.from(a);
+  const expected = Buffer.from(b);
+  return offered.length === expected.length && timingSafeEqual(offered, expected);
 }
 
 /** The session secret offered as a WebSocket subprotocol (`enigma-session.SECRET`), if any. */
