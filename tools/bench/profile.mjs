@@ -74,12 +74,18 @@ const measured = {};
 for (const kind of KINDS) {
   const dir = path.join(folder, kind);
   // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the event loop (Enigma's SQLite writer thread has its own).
-  const file = path.join(dir, readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name)));
+  const file = path.join(
+    dir,
+    readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name)),
+  );
   measured[kind] = selfTimes(file, windows[kind].from, windows[kind].to);
 }
 const perSecond = (kind, key) => ((measured[kind].self.get(key) ?? 0) / measured[kind].windowUs) * 1000;
 const keys = new Set(KINDS.flatMap((kind) => [...measured[kind].self.keys()]));
-const rows = [...keys].map((key) => ({ key, enigma: perSecond('enigma', key), socketio: perSecond('socketio', key) })).sort((a, b) => Math.abs(b.enigma - b.socketio) - Math.abs(a.enigma - a.socketio));
+const rows = [...keys]
+  .map((key) => ({ key, enigma: perSecond('enigma', key), socketio: perSecond('socketio', key) }))
+  .sort((a, b) => Math.abs(b.enigma - b.socketio) - Math.abs(a.enigma - a.socketio));
 console.log(`Self time in ms per second of wall time, fan-out at ${rate} frames/s to ${clients} clients (profiles: ${folder})`);
 console.log(`${'Enigma'.padStart(8)} ${'socket.io'.padStart(9)} ${'diff'.padStart(7)}  function`);
-for (const { key, enigma, socketio } of rows.slice(0, 30)) console.log(`${enigma.toFixed(1).padStart(8)} ${socketio.toFixed(1).padStart(9)} ${(enigma - socketio).toFixed(1).padStart(7)}  ${key}`);
+for (const { key, enigma, socketio } of rows.slice(0, 30))
+  console.log(`${enigma.toFixed(1).padStart(8)} ${socketio.toFixed(1).padStart(9)} ${(enigma - socketio).toFixed(1).padStart(7)}  ${key}`);

@@ -29,7 +29,10 @@ import { stall } from './scenarios/stall.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const record = args.includes('--record');
 if (record && (quick || only)) {
   process.stderr.write('bench: --record keeps a full run only (without --quick or --only)\n');
@@ -158,7 +161,11 @@ function goals(r) {
   }
   if (r.memory && !r.memory.error) {
     const tenK = r.memory.byConnections.find((m) => m.connections === 10_000);
-    g.memory = { target: '<= 1.3x bare socket.io per connection; 10,000 connections held', ratio: r.memory.ratio, held10k: tenK ? tenK.enigma.sessionsSeenByServer === 10_000 : null };
+    g.memory = {
+      target: '<= 1.3x bare socket.io per connection; 10,000 connections held',
+      ratio: r.memory.ratio,
+      held10k: tenK ? tenK.enigma.sessionsSeenByServer === 10_000 : null,
+    };
     // A quick run does not try 10,000 connections, so it cannot decide this goal.
     g.memory.met = tenK === undefined ? null : r.memory.ratio !== null && r.memory.ratio <= 1.3 && g.memory.held10k === true;
   }
@@ -175,37 +182,80 @@ function report(r) {
   const parts = [`Enigma benchmarks (${r.mode}), ${r.date}`, `${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}`, ''];
   if (r.fanout?.servers) {
     const f = r.fanout;
-    parts.push(`Fan-out: ${f.clients} clients, steps of ${f.durationMsPerStep / 1000} s, sustained = p99 <= ${f.p99LimitMs} ms (max of 100 ms and 2x the unloaded bare-ws p99 of ${fmt(f.floorP99Ms)} ms) and >= 99% delivered`);
+    parts.push(
+      `Fan-out: ${f.clients} clients, steps of ${f.durationMsPerStep / 1000} s, sustained = p99 <= ${f.p99LimitMs} ms (max of 100 ms and 2x the unloaded bare-ws p99 of ${fmt(f.floorP99Ms)} ms) and >= 99% delivered`,
+    );
     parts.push(
       table([
         ['server', 'best rate/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU µs/delivery', 'search stopped by'],
         ...Object.entries({ Enigma: 'enigma', 'bare socket.io': 'socketio', 'bare ws': 'ws' }).map(([label, kind]) => {
           const best = f.servers[kind].best;
-          return [label, fmt(best?.rate), fmt(best?.deliveriesPerSec ?? 0), fmt(best?.p50Ms), fmt(best?.p99Ms), fmt(best?.serverCpuUsPerDelivery), f.servers[kind].stoppedBy];
+          return [
+            label,
+            fmt(best?.rate),
+            fmt(best?.deliveriesPerSec ?? 0),
+            fmt(best?.p50Ms),
+            fmt(best?.p99Ms),
+            fmt(best?.serverCpuUsPerDelivery),
+            f.servers[kind].stoppedBy,
+          ];
         }),
       ]),
     );
-    if (f.rounds > 1) parts.push(`median of ${f.rounds} rounds; best rate/s by round: ${['enigma', 'socketio', 'ws'].map((kind) => `${kind} ${f.servers[kind].bestRateByRound.map(fmt).join(', ')}`).join('; ')}; ratio by round: ${f.ratioByRound.map(fmt).join(', ')}`);
-    parts.push(`ratio (Enigma / bare socket.io deliveries/s): ${fmt(f.ratio)}; p99 at ${fmt(f.commonRate)}/s (both sustained): ${fmt(f.p99AtCommonRateMs)} vs ${fmt(f.baselineP99AtCommonRateMs)} ms (${fmt(f.p99RatioAtCommonRate)}x)`, '');
+    if (f.rounds > 1)
+      parts.push(
+        `median of ${f.rounds} rounds; best rate/s by round: ${['enigma', 'socketio', 'ws'].map((kind) => `${kind} ${f.servers[kind].bestRateByRound.map(fmt).join(', ')}`).join('; ')}; ratio by round: ${f.ratioByRound.map(fmt).join(', ')}`,
+      );
+    parts.push(
+      `ratio (Enigma / bare socket.io deliveries/s): ${fmt(f.ratio)}; p99 at ${fmt(f.commonRate)}/s (both sustained): ${fmt(f.p99AtCommonRateMs)} vs ${fmt(f.baselineP99AtCommonRateMs)} ms (${fmt(f.p99RatioAtCommonRate)}x)`,
+      '',
+    );
   }
   if (r.memory?.byConnections) {
     parts.push('Memory per idle logged-in connection (server RSS delta / connections; heap delta)');
     parts.push(
       table([
         ['connections', 'Enigma B', 'bare socket.io B', 'bare ws B', 'ratio', 'Enigma heap B', 'socket.io heap B', 'Enigma held'],
-        ...r.memory.byConnections.map((m) => [m.connections, fmt(m.enigma.bytesPerConnection), fmt(m.socketio.bytesPerConnection), fmt(m.ws.bytesPerConnection), fmt(m.ratio), fmt(m.enigma.heapBytesPerConnection), fmt(m.socketio.heapBytesPerConnection), `${fmt(m.enigma.sessionsSeenByServer)}${m.enigma.error ? ` (${m.enigma.error})` : ''}`]),
+        ...r.memory.byConnections.map((m) => [
+          m.connections,
+          fmt(m.enigma.bytesPerConnection),
+          fmt(m.socketio.bytesPerConnection),
+          fmt(m.ws.bytesPerConnection),
+          fmt(m.ratio),
+          fmt(m.enigma.heapBytesPerConnection),
+          fmt(m.socketio.heapBytesPerConnection),
+          `${fmt(m.enigma.sessionsSeenByServer)}${m.enigma.error ? ` (${m.enigma.error})` : ''}`,
+        ]),
       ]),
       '',
     );
   }
   if (r.fernet?.bySize) {
-    parts.push(`Fernet operations/s (median of ${r.fernet.rounds} rounds)${r.fernet.python.executable ? `; Python ${r.fernet.python.version}, cryptography ${r.fernet.python.cryptography}` : `; Python: ${r.fernet.python.reason}`}`);
+    parts.push(
+      `Fernet operations/s (median of ${r.fernet.rounds} rounds)${r.fernet.python.executable ? `; Python ${r.fernet.python.version}, cryptography ${r.fernet.python.cryptography}` : `; Python: ${r.fernet.python.reason}`}`,
+    );
     parts.push(
       table([
         ['message', 'op', 'ours', 'npm fernet', 'Python', 'ours/Python', 'ours/npm'],
         ...Object.entries(r.fernet.bySize).flatMap(([size, s]) => [
-          [`${size} B`, 'encrypt', fmt(s.encryptPerSec), fmt(s.npmFernetEncryptPerSec), fmt(s.pythonEncryptPerSec), fmt(s.ratioVsPython.encrypt), fmt(s.ratioVsNpmFernet.encrypt)],
-          [`${size} B`, 'decrypt', fmt(s.decryptPerSec), fmt(s.npmFernetDecryptPerSec), fmt(s.pythonDecryptPerSec), fmt(s.ratioVsPython.decrypt), fmt(s.ratioVsNpmFernet.decrypt)],
+          [
+            `${size} B`,
+            'encrypt',
+            fmt(s.encryptPerSec),
+            fmt(s.npmFernetEncryptPerSec),
+            fmt(s.pythonEncryptPerSec),
+            fmt(s.ratioVsPython.encrypt),
+            fmt(s.ratioVsNpmFernet.encrypt),
+          ],
+          [
+            `${size} B`,
+            'decrypt',
+            fmt(s.decryptPerSec),
+            fmt(s.npmFernetDecryptPerSec),
+            fmt(s.pythonDecryptPerSec),
+            fmt(s.ratioVsPython.decrypt),
+            fmt(s.ratioVsNpmFernet.decrypt),
+          ],
         ]),
       ]),
       '',
@@ -213,19 +263,28 @@ function report(r) {
   }
   if (r.loginBurst?.logins) {
     const l = r.loginBurst;
-    parts.push(`Login burst: ${l.logins} logins at once: ${fmt(l.loginsPerSec)} logins/s (all served in ${fmt(l.allServedMs)} ms, p99 ${fmt(l.p99Ms)} ms), event-loop delay p99 ${fmt(l.eventLoopDelayP99Ms)} ms, max ${fmt(l.eventLoopDelayMaxMs)} ms`);
+    parts.push(
+      `Login burst: ${l.logins} logins at once: ${fmt(l.loginsPerSec)} logins/s (all served in ${fmt(l.allServedMs)} ms, p99 ${fmt(l.p99Ms)} ms), event-loop delay p99 ${fmt(l.eventLoopDelayP99Ms)} ms, max ${fmt(l.eventLoopDelayMaxMs)} ms`,
+    );
     parts.push(`  baseline: ${fmt(l.baselineLoginsPerSec)} argon2id verifications/s with no server (ratio ${fmt(l.ratio)}); failed: ${l.failed}`, '');
   }
   if (r.history?.clients) {
     const h = r.history;
-    parts.push(`History: ${h.clients} clients log in together, ${h.backlog}-message backlog (${fmt(h.replyBytes)} B reply): all served in ${fmt(h.allServedMs)} ms (p50 ${fmt(h.p50Ms)}, p99 ${fmt(h.p99Ms)} ms)`);
-    parts.push(`  resumes with the backlog: ${fmt(h.resumeAllServedMs)} ms; baseline resumes with nothing to catch up: ${fmt(h.baselineResumeAllServedMs)} ms (${fmt(h.historyCostRatio)}x)`, '');
+    parts.push(
+      `History: ${h.clients} clients log in together, ${h.backlog}-message backlog (${fmt(h.replyBytes)} B reply): all served in ${fmt(h.allServedMs)} ms (p50 ${fmt(h.p50Ms)}, p99 ${fmt(h.p99Ms)} ms)`,
+    );
+    parts.push(
+      `  resumes with the backlog: ${fmt(h.resumeAllServedMs)} ms; baseline resumes with nothing to catch up: ${fmt(h.baselineResumeAllServedMs)} ms (${fmt(h.historyCostRatio)}x)`,
+      '',
+    );
   }
   if (r.cluster && !r.cluster.error) {
     const c = r.cluster;
     if (c.reason) parts.push(`Cluster: not measured: ${c.reason}`, '');
     else {
-      parts.push(`Cluster fan-out on PostgreSQL + Redis: ${c.clients} clients, steps of ${c.durationMsPerStep / 1000} s, sustained = p99 <= ${c.p99LimitMs} ms and >= 99% delivered`);
+      parts.push(
+        `Cluster fan-out on PostgreSQL + Redis: ${c.clients} clients, steps of ${c.durationMsPerStep / 1000} s, sustained = p99 <= ${c.p99LimitMs} ms and >= 99% delivered`,
+      );
       parts.push(
         table([
           ['nodes', 'best rate/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU µs/delivery'],
@@ -237,20 +296,42 @@ function report(r) {
   }
   if (r.stall?.baseline) {
     const s = r.stall;
-    parts.push(`Slow consumers: ${s.clients} clients, ${s.rate} frames/s of ${s.frameBytes}, steps of ${s.durationMsPerStep / 1000} s, --max-buffered-bytes ${s.maxBufferedBytes}; figures of the clients that kept reading`);
+    parts.push(
+      `Slow consumers: ${s.clients} clients, ${s.rate} frames/s of ${s.frameBytes}, steps of ${s.durationMsPerStep / 1000} s, --max-buffered-bytes ${s.maxBufferedBytes}; figures of the clients that kept reading`,
+    );
     parts.push(
       table([
         ['step', 'p50 ms', 'p99 ms', 'deliveries/s', 'delivered'],
         ['everyone reading', fmt(s.baseline.p50Ms), fmt(s.baseline.p99Ms), fmt(s.baseline.deliveriesPerSec), `${s.baseline.delivered}/${s.baseline.expected}`],
-        [`${s.stalled} stalled`, fmt(s.withStalled.p50Ms), fmt(s.withStalled.p99Ms), fmt(s.withStalled.deliveriesPerSec), `${s.withStalled.delivered}/${s.withStalled.expected}`],
+        [
+          `${s.stalled} stalled`,
+          fmt(s.withStalled.p50Ms),
+          fmt(s.withStalled.p99Ms),
+          fmt(s.withStalled.deliveriesPerSec),
+          `${s.withStalled.delivered}/${s.withStalled.expected}`,
+        ],
       ]),
     );
     parts.push(`p99 ratio (stalled / baseline): ${fmt(s.p99Ratio)}; stalled clients disconnected by the server: ${s.stalledDisconnected}/${s.stalled}`, '');
   }
   if (r.retention?.switchStep) {
     const t = r.retention;
-    parts.push(`Retention: ${t.removed}/${t.rows} messages a year old pruned by --retention 90d (1,000 per batch) in ${fmt(t.pruningSeconds)} s while ${t.clients} clients exchange ${t.rate} frames/s; steps of ${t.durationMsPerStep / 1000} s; server event-loop delay (monitorEventLoopDelay, 10 ms resolution)`);
-    const row = (label, s) => (s ? [label, s.steps, fmt(s.loopP99MsMedian), fmt(s.loopP99MsWorst), fmt(s.loopMaxMs), fmt(s.sendReceiveP99MsMedian), fmt(s.sendReceiveMaxMs), `${s.delivered}/${s.expected}`] : [label, 0, '-', '-', '-', '-', '-', '-']);
+    parts.push(
+      `Retention: ${t.removed}/${t.rows} messages a year old pruned by --retention 90d (1,000 per batch) in ${fmt(t.pruningSeconds)} s while ${t.clients} clients exchange ${t.rate} frames/s; steps of ${t.durationMsPerStep / 1000} s; server event-loop delay (monitorEventLoopDelay, 10 ms resolution)`,
+    );
+    const row = (label, s) =>
+      s
+        ? [
+            label,
+            s.steps,
+            fmt(s.loopP99MsMedian),
+            fmt(s.loopP99MsWorst),
+            fmt(s.loopMaxMs),
+            fmt(s.sendReceiveP99MsMedian),
+            fmt(s.sendReceiveMaxMs),
+            `${s.delivered}/${s.expected}`,
+          ]
+        : [label, 0, '-', '-', '-', '-', '-', '-'];
     parts.push(
       table([
         ['run', 'steps', 'loop p99 ms (median)', 'loop p99 ms (worst)', 'loop max ms', 'send->receive p99 ms (median)', 'send->receive max ms', 'delivered'],
@@ -260,11 +341,17 @@ function report(r) {
         row('  switch step, pruning', t.switchStep.pruning),
       ]),
     );
-    parts.push(`ratios (pruning / baseline, steps after the switch): loop p99 median ${fmt(t.loopP99Ratio)}x, worst ${fmt(t.loopP99WorstRatio)}x, loop max ${fmt(t.loopMaxRatio)}x, send->receive p99 ${fmt(t.sendReceiveP99Ratio)}x`, '');
+    parts.push(
+      `ratios (pruning / baseline, steps after the switch): loop p99 median ${fmt(t.loopP99Ratio)}x, worst ${fmt(t.loopP99WorstRatio)}x, loop max ${fmt(t.loopMaxRatio)}x, send->receive p99 ${fmt(t.sendReceiveP99Ratio)}x`,
+      '',
+    );
   }
   for (const [name, value] of Object.entries(r)) if (value?.error) parts.push(`${name}: FAILED: ${value.error}`);
   parts.push(r.mode === 'quick' ? 'Goals (a quick run has 200 clients and short rounds: indicative only; the goals are judged on a full run):' : 'Goals:');
-  for (const [name, g] of Object.entries(r.goals)) parts.push(`  ${name.padEnd(7)} ${g.met === null ? 'n/a    ' : g.met ? 'MET    ' : 'NOT MET'} (${g.target}): ${JSON.stringify(Object.fromEntries(Object.entries(g).filter(([k]) => !['target', 'met'].includes(k))))}`);
+  for (const [name, g] of Object.entries(r.goals))
+    parts.push(
+      `  ${name.padEnd(7)} ${g.met === null ? 'n/a    ' : g.met ? 'MET    ' : 'NOT MET'} (${g.target}): ${JSON.stringify(Object.fromEntries(Object.entries(g).filter(([k]) => !['target', 'met'].includes(k))))}`,
+    );
   return parts.join('\n');
 }
 
@@ -278,7 +365,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 async function main() {
   const started = Date.now();
-  const results = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', command: `node tools/bench/run.mjs ${args.join(' ')}`.trim(), machine: machine(), source: source() };
+  const results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    command: `node tools/bench/run.mjs ${args.join(' ')}`.trim(),
+    machine: machine(),
+    source: source(),
+  };
   for (const [name, run] of Object.entries(SCENARIOS)) {
     if (only ? !only.includes(name) : quick && !QUICK_DEFAULT.has(name)) continue;
     log(`${name}...`);
@@ -299,14 +392,19 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   writeFileSync(`${resultsDir}latest.json`, json);
-  const svg = !quick && !only && results.fanout?.servers ? fanoutSvg(results.fanout, { title: `Fan-out to ${results.fanout.clients} clients, ${results.date.slice(0, 10)}, ${results.machine.cores} cores` }) : undefined;
+  const svg =
+    !quick && !only && results.fanout?.servers
+      ? fanoutSvg(results.fanout, { title: `Fan-out to ${results.fanout.clients} clients, ${results.date.slice(0, 10)}, ${results.machine.cores} cores` })
+      : undefined;
   if (svg !== undefined) writeFileSync(`${resultsDir}latest-fanout.svg`, svg);
   if (record) {
     writeFileSync(`${resultsDir}full.json`, json);
     if (svg !== undefined) writeFileSync(svgPath, svg);
   }
   console.log(report(results));
-  console.log(`\n(${results.durationSeconds} s; results in tools/bench/results/latest.json${record ? ', recorded in results/full.json and docs/bench-fanout.svg' : ''})`);
+  console.log(
+    `\n(${results.durationSeconds} s; results in tools/bench/results/latest.json${record ? ', recorded in results/full.json and docs/bench-fanout.svg' : ''})`,
+  );
 }
 
 await main();

@@ -68,7 +68,12 @@ export function serviceOrSkip(name) {
 
 export async function startRedis() {
   const port = await freePort();
-  const child = await startUntilReady(which('redis-server'), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/, 'redis-server');
+  const child = await startUntilReady(
+    which('redis-server'),
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    /Ready to accept connections/,
+    'redis-server',
+  );
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -100,13 +105,30 @@ export async function startPostgres() {
   const asRoot = process.getuid?.() === 0;
   const run = (command, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args]);
   if (asRoot) {
-    await chown(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
+    await chown(
+      dir,
+      Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+      Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+    );
   }
   await chmod(dir, 0o700);
   const [initCommand, initArgs] = run(path.join(bin, 'initdb'), ['-D', data, '-U', 'enigma', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   execFileSync(initCommand, initArgs, { stdio: 'ignore' });
   const port = await freePort();
-  const [command, args] = run(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200']);
+  const [command, args] = run(path.join(bin, 'postgres'), [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=200',
+  ]);
   const child = await startUntilReady(command, args, /ready to accept connections/, 'postgres');
   const url = `postgres://enigma@127.0.0.1:${port}/postgres`;
   let databases = 0;

@@ -43,7 +43,10 @@ export function openTerminal(tmux, shellCommand, { cwd, env }) {
   const socket = `enigma-test-${process.pid}-${sessions++}`;
   const run = (...args) => execFileSync(tmux, ['-L', socket, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
   // -f /dev/null: the user's ~/.tmux.conf plays no part.
-  execFileSync(tmux, ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'test', '-x', '200', '-y', '50', '-c', cwd, 'sh', '-c', shellCommand], { env, stdio: 'ignore' });
+  execFileSync(tmux, ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'test', '-x', '200', '-y', '50', '-c', cwd, 'sh', '-c', shellCommand], {
+    env,
+    stdio: 'ignore',
+  });
   run('set-option', '-t', 'test', 'remain-on-exit', 'on');
   run('set-option', '-t', 'test', 'history-limit', '5000');
   const screen = () => run('capture-pane', '-p', '-J', '-S', '-', '-t', 'test');
@@ -64,7 +67,8 @@ export function openTerminal(tmux, shellCommand, { cwd, env }) {
         const text = screen();
         const match = pattern.exec(text);
         if (match) return match;
-        if (Date.now() > deadline) throw new Error(`the terminal never showed ${what} within ${timeoutMs / 1000} s; it shows:\n${text.replace(/\n{3,}/g, '\n\n')}`);
+        if (Date.now() > deadline)
+          throw new Error(`the terminal never showed ${what} within ${timeoutMs / 1000} s; it shows:\n${text.replace(/\n{3,}/g, '\n\n')}`);
         await delay(250);
       }
     },

@@ -280,7 +280,9 @@ function processTree(root: number, marker: string): Array<{ pid: number; argv: s
     await writeFile(file, link, { mode: 0o644 });
     const readable = start(['--invite-file', file]);
     await readable.waitFor(launchLine);
-    expect(await stderrMatching(readable, /invite-644\.txt can be read/)).toMatch(/^enigma: warning: .*invite-644\.txt can be read by other users \(mode 644\)/);
+    expect(await stderrMatching(readable, /invite-644\.txt can be read/)).toMatch(
+      /^enigma: warning: .*invite-644\.txt can be read by other users \(mode 644\)/,
+    );
     expect(readable.stderr).not.toContain(chatKey);
 
     const onArgv = start(['--invite', link]);

@@ -30,7 +30,7 @@ function warn(message: string): void {
 async function readBounded(read: (buffer: Buffer, at: number) => Promise<number>): Promise<string> {
   const buffer = Buffer.alloc(MAX_INVITE_BYTES + 1);
   let length = 0;
-  for (let n; length <= MAX_INVITE_BYTES && (n = await read(buffer, length)) > 0; ) length += n;
+  for (let n; length <= MAX_INVITE_BYTES && (n = await read(buffer, length)) > 0;) length += n;
   if (length > MAX_INVITE_BYTES) throw new RangeError('too long for an invite');
   return buffer.subarray(0, length).toString('utf8').trim();
 }
@@ -42,7 +42,9 @@ async function inviteFromFile(file: string): Promise<string> {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new TypeError('not a file');
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-      warn(`${file} can be read by other users (mode ${(stat.mode & 0o777).toString(8)}); it holds the chat key: chmod 600 it, and if others share this computer, rotate the key`);
+      warn(
+        `${file} can be read by other users (mode ${(stat.mode & 0o777).toString(8)}); it holds the chat key: chmod 600 it, and if others share this computer, rotate the key`,
+      );
     }
     return await readBounded(async (buffer, at) => (await handle.read(buffer, at, buffer.length - at, null)).bytesRead);
   } finally {
@@ -101,14 +103,21 @@ async function main(): Promise<void> {
     if (flags['invite-file'] !== undefined) invite = await inviteFromFile(flags['invite-file']);
     else if (flags.invite === '-') invite = await inviteFromStdin();
   } catch (error) {
-    fail(flags['invite-file'] !== undefined ? `cannot read the invite from ${flags['invite-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` : 'cannot read the invite from standard input');
+    fail(
+      flags['invite-file'] !== undefined
+        ? `cannot read the invite from ${flags['invite-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`
+        : 'cannot read the invite from standard input',
+    );
   }
   if (flags.invite !== undefined && flags.invite !== '-') {
     invite = flags.invite.trim();
-    if (holdsSecret(flags.invite)) warn('an invite on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); use --invite-file PATH or --invite - next time');
+    if (holdsSecret(flags.invite))
+      warn('an invite on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); use --invite-file PATH or --invite - next time');
   }
   if (flags.server !== undefined && holdsSecret(flags.server)) {
-    warn('a link with a key on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); use --invite-file PATH or --invite - next time');
+    warn(
+      'a link with a key on the command line can be read by other users of this computer (ps, /proc/PID/cmdline); use --invite-file PATH or --invite - next time',
+    );
   }
 
   const profileDir = path.resolve(flags['profile-dir'] ?? defaultProfileDir());

@@ -52,7 +52,10 @@ async function chat({ count, from = 0 }) {
   );
 }
 
-const progress = () => ({ type: 'progress', members: members.map((m) => ({ username: m.username, accepted: m.accepted.length, received: m.received.length, state: m.client.state })) });
+const progress = () => ({
+  type: 'progress',
+  members: members.map((m) => ({ username: m.username, accepted: m.accepted.length, received: m.received.length, state: m.client.state })),
+});
 
 process.on('message', (command) => {
   const run = async () => {
@@ -72,7 +75,10 @@ process.on('message', (command) => {
       case 'progress':
         return progress();
       case 'report':
-        return { type: 'report', members: members.map(({ username, received, accepted, states, errors }) => ({ username, received, accepted, states, errors })) };
+        return {
+          type: 'report',
+          members: members.map(({ username, received, accepted, states, errors }) => ({ username, received, accepted, states, errors })),
+        };
       case 'exit':
         for (const member of members) member.client.close();
         setImmediate(() => process.exit(0));

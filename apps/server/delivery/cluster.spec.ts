@@ -81,7 +81,10 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     expect((await alice.register('alice', password)).type).toBe('LOGIN_SUCCESSFUL');
 
     const bob = await client(nodes[1]!, chatKey);
-    const bobJoined = next<PresenceEvent>((h) => alice.on('joined', h), (e) => e.username === 'bob');
+    const bobJoined = next<PresenceEvent>(
+      (h) => alice.on('joined', h),
+      (e) => e.username === 'bob',
+    );
     expect((await bob.register('bob', password)).type).toBe('LOGIN_SUCCESSFUL');
     await bobJoined;
 
@@ -93,7 +96,14 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     const everyone = [alice, bob, aliceOnNode3];
     const received = everyone.map(() => [] as ChatMessage[]);
     everyone.forEach((c, i) => c.on('message', (m) => received[i]!.push(m)));
-    const all = Promise.all(everyone.map((c) => next<ChatMessage>((h) => c.on('message', h), (m) => m.text === 'from node 3')));
+    const all = Promise.all(
+      everyone.map((c) =>
+        next<ChatMessage>(
+          (h) => c.on('message', h),
+          (m) => m.text === 'from node 3',
+        ),
+      ),
+    );
     await alice.send('from node 1');
     await bob.send('from node 2');
     await aliceOnNode3.send('from node 3');
@@ -122,7 +132,10 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     const leftSeenByAlice: string[] = [];
     alice.on('left', (event) => leftSeenByAlice.push(event.username));
     await aliceOnNode3.logout();
-    const marker = next<ChatMessage>((h) => alice.on('message', h), (m) => m.text === 'still here');
+    const marker = next<ChatMessage>(
+      (h) => alice.on('message', h),
+      (m) => m.text === 'still here',
+    );
     await alice.send('still here');
     await marker;
     await expect(nodes[2]!.ask('status', /online: (\d+) users in (\d+) sessions/)).resolves.toContain('online: 1 users in 1 sessions');
@@ -166,11 +179,15 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
   it('shares registration invites between nodes, and counts bad tokens from an address on every node together', async () => {
     const { nodes } = await startNodes(2, [], ['--registration', 'invite']);
     const chatKey = generateKey();
-    const invite = async (node: ServerProcess): Promise<string> => (await node.ask('invite create', /^token \(shown this once; the server keeps only its hash\): (\S+)$/))[1]!;
+    const invite = async (node: ServerProcess): Promise<string> =>
+      (await node.ask('invite create', /^token \(shown this once; the server keeps only its hash\): (\S+)$/))[1]!;
     const token = await invite(nodes[0]!);
     // Made on node 1, used on node 2, spent for node 1 too.
     await expect((await client(nodes[1]!, chatKey)).register('newcomer', password, { invite: token })).resolves.toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
-    await expect((await client(nodes[0]!, chatKey)).register('copycat', password, { invite: token })).resolves.toEqual({ type: 'INVITE_INVALID', reason: 'used' });
+    await expect((await client(nodes[0]!, chatKey)).register('copycat', password, { invite: token })).resolves.toEqual({
+      type: 'INVITE_INVALID',
+      reason: 'used',
+    });
     // Four wrong tokens split over the nodes: with the spent one, five from this address.
     for (let i = 0; i < 4; i++) {
       const reply = await (await client(nodes[(i + 1) % 2]!, chatKey)).register('guesser', password, { invite: `wrong-token-${i}-000000000` });
@@ -178,6 +195,7 @@ function next<T>(subscribe: (handler: (value: T) => void) => () => void, test: (
     }
     // Neither node alone saw five, yet both now refuse this address, even a good token.
     const fresh = await invite(nodes[1]!);
-    for (const node of nodes) await expect((await client(node, chatKey)).register('guesser', password, { invite: fresh })).resolves.toMatchObject({ type: 'RATE_LIMITED' });
+    for (const node of nodes)
+      await expect((await client(node, chatKey)).register('guesser', password, { invite: fresh })).resolves.toMatchObject({ type: 'RATE_LIMITED' });
   }, 120_000);
 });

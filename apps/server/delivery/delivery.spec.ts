@@ -51,7 +51,10 @@ describe('delivery under faults', () => {
     const proxy = await proxyTo(server);
     const url = `https://127.0.0.1:${proxy.port}`;
     // Ten clients in two processes.
-    const groups = [await startWorkers(url, server.fingerprint, chatKey, names.slice(0, 5)), await startWorkers(url, server.fingerprint, chatKey, names.slice(5))];
+    const groups = [
+      await startWorkers(url, server.fingerprint, chatKey, names.slice(0, 5)),
+      await startWorkers(url, server.fingerprint, chatKey, names.slice(5)),
+    ];
 
     let chatting = true;
     const chatted = Promise.all(groups.map((g) => g.request({ type: 'chat', count: perSender }))).finally(() => (chatting = false));

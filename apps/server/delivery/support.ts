@@ -139,7 +139,10 @@ export class ServerProcess {
  */
 export async function seedAccounts(databaseName: string, usernames: string[]): Promise<void> {
   const database = await openDatabase(databaseName);
-  const users = new SqlUserStore(database, createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 }), { sessionTtlMs: 3_600_000, minPasswordLength: 12 });
+  const users = new SqlUserStore(database, createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 }), {
+    sessionTtlMs: 3_600_000,
+    minPasswordLength: 12,
+  });
   for (const username of usernames) expect((await users.register(username, password)).type).toBe('registered');
   await database.close();
 }
@@ -189,4 +192,3 @@ export function checkDelivery(reports: MemberReport[], sent: Record<string, numb
   }
   return { members: reports.length, senders: Object.keys(sent).length, accepted: accepted.size, stored: stored.length, deliveries };
 }
-

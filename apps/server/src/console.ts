@@ -124,7 +124,9 @@ export const commands: Record<string, Command> = {
       out(retentionLine(await server.retention()));
       const presence = await server.presence();
       if (status.nodeId !== undefined) out(`cluster: this is node ${status.nodeId}, ${presence.nodes} nodes alive`);
-      out(`online: ${presence.online.length} users in ${presence.sessions.length} sessions${status.nodeId === undefined ? '' : ` (${status.sessions} on this node)`}`);
+      out(
+        `online: ${presence.online.length} users in ${presence.sessions.length} sessions${status.nodeId === undefined ? '' : ` (${status.sessions} on this node)`}`,
+      );
     },
   },
   backup: {
@@ -134,13 +136,15 @@ export const commands: Record<string, Command> = {
       const words = args.split(/\s+/).filter((word) => word !== '');
       const overwrite = words.includes('--overwrite');
       const [target, ...extra] = words.filter((word) => word !== '--overwrite');
-      if (target === undefined || extra.length > 0 || target.startsWith('-')) return out('usage: backup PATH [--overwrite]   (e.g. backup backups/2026-05-01.db)');
+      if (target === undefined || extra.length > 0 || target.startsWith('-'))
+        return out('usage: backup PATH [--overwrite]   (e.g. backup backups/2026-05-01.db)');
       if (!FILE_ARGUMENT.test(target)) return out('backup: give a file name such as backup.db (letters, digits, _ . - /)');
       try {
         const result = await server.backup(target, { overwrite });
         out(`backup: wrote ${result.file} (${megabytes(result.bytes)}) in ${(result.ms / 1000).toFixed(1)} s`);
       } catch (error) {
-        if (AuthStoreError.is(error, 'notSupported')) return out('backup: this server keeps its data in PostgreSQL; back it up with pg_dump (docs/operations.md)');
+        if (AuthStoreError.is(error, 'notSupported'))
+          return out('backup: this server keeps its data in PostgreSQL; back it up with pg_dump (docs/operations.md)');
         out(`backup: ${AuthStoreError.is(error) ? error.message : 'failed unexpectedly (details in the log)'}`);
       }
     },
@@ -150,7 +154,9 @@ export const commands: Record<string, Command> = {
     help: 'event-loop delay since the last stats, memory, sessions',
     run: (_args, server, out) => {
       const s = server.stats();
-      out(`stats: event loop delay p50 ${s.eventLoopDelayP50Ms} ms, p99 ${s.eventLoopDelayP99Ms} ms, max ${s.eventLoopDelayMaxMs} ms; rss ${s.rssBytes} B; heap ${s.heapUsedBytes} B; sessions ${s.sessions}`);
+      out(
+        `stats: event loop delay p50 ${s.eventLoopDelayP50Ms} ms, p99 ${s.eventLoopDelayP99Ms} ms, max ${s.eventLoopDelayMaxMs} ms; rss ${s.rssBytes} B; heap ${s.heapUsedBytes} B; sessions ${s.sessions}`,
+      );
     },
   },
   who: {
@@ -159,7 +165,8 @@ export const commands: Record<string, Command> = {
     run: async (_args, server, out) => {
       const { sessions } = await server.presence();
       if (sessions.length === 0) return out('nobody is online');
-      for (const s of sessions) out(`  ${s.username}  from ${s.address}  since ${new Date(s.since).toISOString()}${s.node === undefined ? '' : `  on node ${s.node}`}`);
+      for (const s of sessions)
+        out(`  ${s.username}  from ${s.address}  since ${new Date(s.since).toISOString()}${s.node === undefined ? '' : `  on node ${s.node}`}`);
     },
   },
   users: {
@@ -179,7 +186,9 @@ export const commands: Record<string, Command> = {
       const users = await server.users.list();
       const { refused, lookalikes } = auditUsernames(users);
       if (refused.length === 0 && lookalikes.length === 0) return out(`names: ${users.length} users, no look-alike names, none against the name rules`);
-      out(`names: ${users.length} users; ${lookalikes.length} groups of look-alike names, ${refused.length} names against today's rules (registered before them; nothing was changed)`);
+      out(
+        `names: ${users.length} users; ${lookalikes.length} groups of look-alike names, ${refused.length} names against today's rules (registered before them; nothing was changed)`,
+      );
       for (const group of lookalikes) out(`  look alike: ${group.map(showUser).join(', ')}`);
       for (const { user, reason } of refused) out(`  against the rules: ${showUser(user)}: ${reason}`);
       out('names: to act on one of them use its id, e.g. kick #12, ban #12');

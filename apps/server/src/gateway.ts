@@ -1,5 +1,14 @@
 import type { Server as HttpServer } from 'node:http';
-import { clientEventNames, clientEvents, type ClientEventName, type ClientToServerEvents, type InterServerEvents, type ServerNotice, type ServerToClientEvents, type SocketData } from '@enigma/protocol';
+import {
+  clientEventNames,
+  clientEvents,
+  type ClientEventName,
+  type ClientToServerEvents,
+  type InterServerEvents,
+  type ServerNotice,
+  type ServerToClientEvents,
+  type SocketData,
+} from '@enigma/protocol';
 import type { BroadcastPort, ChatRelay, Peer } from '@enigma/relay';
 import { Server, type Socket } from 'socket.io';
 import { bufferedBytes, ConnectionGuard } from './connection-guard.js';

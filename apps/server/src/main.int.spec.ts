@@ -69,7 +69,7 @@ describe('enigma-server, run from a console', () => {
     await running.waitFor(/type help for commands/);
 
     running.child.stdin.write('help\nstatus\nwho\nstats\nbogus\nkick\n');
-    expect((await running.waitFor(/^stats: /))).toMatch(/event loop delay p50 [\d.]+ ms, p99 [\d.]+ ms.*sessions 0$/);
+    expect(await running.waitFor(/^stats: /)).toMatch(/event loop delay p50 [\d.]+ ms, p99 [\d.]+ ms.*sessions 0$/);
     await running.waitFor(/unknown command "bogus"/);
     await running.waitFor(/^usage: kick NAME or kick #ID \(ids: users\)$/);
     expect(running.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\s+database \[name\.db\]/), 'nobody is online']));

@@ -39,7 +39,12 @@ async function main(): Promise<void> {
     server = await EnigmaServer.start(options, log);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EADDRINUSE' ? `port ${options.port} is already in use (try --port 0)` : code === 'EACCES' ? `not allowed to listen on port ${options.port}` : (error as Error).message;
+    const reason =
+      code === 'EADDRINUSE'
+        ? `port ${options.port} is already in use (try --port 0)`
+        : code === 'EACCES'
+          ? `not allowed to listen on port ${options.port}`
+          : (error as Error).message;
     process.stderr.write(`enigma-server: could not start: ${reason}\n`);
     log.error({ err: error }, 'start failed');
     log.flush();

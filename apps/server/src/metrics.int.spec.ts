@@ -171,7 +171,9 @@ describe('the metrics listener (--metrics-port)', () => {
       .filter((address) => address !== '127.0.0.1');
     expect(others.length).toBeGreaterThan(0); // ::1 at least, or the machine's own address
     for (const address of others) expect(await refused(address.split('%')[0]!, port)).toMatch(/ECONNREFUSED|EADDRNOTAVAIL|ENETUNREACH|EINVAL/);
-    const { status } = await new Promise<{ status: number }>((resolve, reject) => get(`${base}/healthz`, (res) => (res.resume(), resolve({ status: res.statusCode ?? 0 }))).on('error', reject));
+    const { status } = await new Promise<{ status: number }>((resolve, reject) =>
+      get(`${base}/healthz`, (res) => (res.resume(), resolve({ status: res.statusCode ?? 0 }))).on('error', reject),
+    );
     expect(status).toBe(200);
   }, 60_000);
 

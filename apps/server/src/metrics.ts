@@ -251,7 +251,12 @@ export class MetricsListener {
    * @param notReady why the server is not ready (empty: ready); each reason a
    *   short phrase such as "redis unreachable" (never a URL or a secret).
    */
-  public static async start(address: { host: string; port: number }, metrics: ServerMetrics, notReady: () => Promise<string[]>, log: Logger): Promise<MetricsListener> {
+  public static async start(
+    address: { host: string; port: number },
+    metrics: ServerMetrics,
+    notReady: () => Promise<string[]>,
+    log: Logger,
+  ): Promise<MetricsListener> {
     const routes: Record<string, () => Promise<[status: number, body: string, headers?: Record<string, string>]>> = {
       '/healthz': async () => [200, 'ok\n'],
       '/readyz': async () => {

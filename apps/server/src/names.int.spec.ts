@@ -78,7 +78,11 @@ describe('look-alike usernames, through the real server process', () => {
 
   it('should refuse new names that pass for an existing one, and register others', async () => {
     const client = await connected();
-    expect(await client.register('AIice', strong)).toEqual({ type: 'INVALID_USERNAME', kind: 'confusable', reason: "looks like an existing user's name; choose another" });
+    expect(await client.register('AIice', strong)).toEqual({
+      type: 'INVALID_USERNAME',
+      kind: 'confusable',
+      reason: "looks like an existing user's name; choose another",
+    });
     expect(await client.register('\u0412\u041e\u0412', strong)).toMatchObject({ type: 'INVALID_USERNAME', kind: 'confusable' });
     for (const impostor of ['\uff41lice', '\u03b1lice', 'alice\u034f', 'alice\ufe0f', 'alice\u180b', 'alice\u3164', '\u3164']) {
       expect(await client.register(impostor, strong)).toEqual({ type: 'INVALID_USERNAME', reason: expect.any(String) });

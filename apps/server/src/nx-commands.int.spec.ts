@@ -27,7 +27,7 @@ function operatorEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
-describe('the README\'s Nx commands', () => {
+describe("the README's Nx commands", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -46,7 +46,14 @@ describe('the README\'s Nx commands', () => {
       // NX_SKIP_NX_CACHE: the builds really run, as on a fresh clone. Nx 23
       // stopped forwarding the terminal to a task that ran after other tasks
       // that really ran (not from the cache): that case needs covering.
-      const env = operatorEnvironment({ ENIGMA_PORT: '0', ENIGMA_HOST: '127.0.0.1', ENIGMA_DATA_DIR: dataDir, ENIGMA_LOG_LEVEL: 'silent', NX_DAEMON: 'false', NX_SKIP_NX_CACHE: 'true' });
+      const env = operatorEnvironment({
+        ENIGMA_PORT: '0',
+        ENIGMA_HOST: '127.0.0.1',
+        ENIGMA_DATA_DIR: dataDir,
+        ENIGMA_LOG_LEVEL: 'silent',
+        NX_DAEMON: 'false',
+        NX_SKIP_NX_CACHE: 'true',
+      });
       const terminal: Terminal = openTerminal(tmux!, `'${nx}' serve server; echo "[nx exited with $?]"`, { cwd: workspaceRoot, env });
       cleanups.push(() => terminal.close());
 

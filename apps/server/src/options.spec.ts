@@ -13,10 +13,30 @@ describe(parseServerOptions, () => {
 
   it('should read every limit from its flag, and from its ENIGMA_* variable', () => {
     const flags = parseServerOptions([
-      '--max-connections', '100', '--max-connections-per-address', '0', '--handshake-timeout', '5000', '--login-timeout', '30000',
-      '--max-sessions-per-user', '3', '--max-buffered-bytes', '1048576', '--allowed-origins', 'https://chat.example, http://10.0.0.5:8080',
+      '--max-connections',
+      '100',
+      '--max-connections-per-address',
+      '0',
+      '--handshake-timeout',
+      '5000',
+      '--login-timeout',
+      '30000',
+      '--max-sessions-per-user',
+      '3',
+      '--max-buffered-bytes',
+      '1048576',
+      '--allowed-origins',
+      'https://chat.example, http://10.0.0.5:8080',
     ]);
-    const expected = { maxConnections: 100, maxConnectionsPerAddress: 0, handshakeTimeoutMs: 5000, loginTimeoutMs: 30000, maxSessionsPerUser: 3, maxBufferedBytes: 1048576, allowedOrigins: ['https://chat.example', 'http://10.0.0.5:8080'] };
+    const expected = {
+      maxConnections: 100,
+      maxConnectionsPerAddress: 0,
+      handshakeTimeoutMs: 5000,
+      loginTimeoutMs: 30000,
+      maxSessionsPerUser: 3,
+      maxBufferedBytes: 1048576,
+      allowedOrigins: ['https://chat.example', 'http://10.0.0.5:8080'],
+    };
     expect(flags.limits).toEqual(expected);
 
     Object.assign(process.env, {

@@ -153,38 +153,99 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('ENIGMA_TLS_KEY'))
     .addOption(new Option('--no-tls', 'serve plain HTTP/WS (only behind a TLS-terminating proxy or for development)'))
     .addOption(new Option('--history <count>', 'messages of backlog sent on login').env('ENIGMA_HISTORY').argParser(integer(0, 10_000)).default(100))
-    .addOption(new Option('--log-level <level>', 'structured log level').env('ENIGMA_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .addOption(new Option('--ping-interval <ms>', 'how often the server checks that a connection is alive').env('ENIGMA_PING_INTERVAL_MS').argParser(integer(100, 600_000)).default(20_000))
-    .addOption(new Option('--ping-timeout <ms>', 'how long a silent connection may take to answer before it is dropped').env('ENIGMA_PING_TIMEOUT_MS').argParser(integer(100, 600_000)).default(20_000))
+    .addOption(
+      new Option('--log-level <level>', 'structured log level')
+        .env('ENIGMA_LOG_LEVEL')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--ping-interval <ms>', 'how often the server checks that a connection is alive')
+        .env('ENIGMA_PING_INTERVAL_MS')
+        .argParser(integer(100, 600_000))
+        .default(20_000),
+    )
+    .addOption(
+      new Option('--ping-timeout <ms>', 'how long a silent connection may take to answer before it is dropped')
+        .env('ENIGMA_PING_TIMEOUT_MS')
+        .argParser(integer(100, 600_000))
+        .default(20_000),
+    )
     .addOption(new Option('--log-file <file>', 'write structured logs here instead of stderr').env('ENIGMA_LOG_FILE'))
-    .addOption(new Option('--max-connections <count>', 'open connections in total; 0 = no cap').env('ENIGMA_MAX_CONNECTIONS').argParser(integer(0, 1_000_000)).default(DEFAULT_SERVER_LIMITS.maxConnections))
+    .addOption(
+      new Option('--max-connections <count>', 'open connections in total; 0 = no cap')
+        .env('ENIGMA_MAX_CONNECTIONS')
+        .argParser(integer(0, 1_000_000))
+        .default(DEFAULT_SERVER_LIMITS.maxConnections),
+    )
     .addOption(
       new Option('--max-connections-per-address <count>', 'open connections from one address; 0 = no cap (use behind a reverse proxy)')
         .env('ENIGMA_MAX_CONNECTIONS_PER_ADDRESS')
         .argParser(integer(0, 1_000_000))
         .default(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress),
     )
-    .addOption(new Option('--handshake-timeout <ms>', 'time a new connection has to finish the socket.io handshake').env('ENIGMA_HANDSHAKE_TIMEOUT_MS').argParser(integer(100, 600_000)).default(DEFAULT_SERVER_LIMITS.handshakeTimeoutMs))
-    .addOption(new Option('--login-timeout <ms>', 'time a connection has to log in before it is closed').env('ENIGMA_LOGIN_TIMEOUT_MS').argParser(integer(100, 3_600_000)).default(DEFAULT_SERVER_LIMITS.loginTimeoutMs))
-    .addOption(new Option('--max-sessions-per-user <count>', 'logged-in sessions of one user at a time').env('ENIGMA_MAX_SESSIONS_PER_USER').argParser(integer(1, 100_000)).default(DEFAULT_SERVER_LIMITS.maxSessionsPerUser))
+    .addOption(
+      new Option('--handshake-timeout <ms>', 'time a new connection has to finish the socket.io handshake')
+        .env('ENIGMA_HANDSHAKE_TIMEOUT_MS')
+        .argParser(integer(100, 600_000))
+        .default(DEFAULT_SERVER_LIMITS.handshakeTimeoutMs),
+    )
+    .addOption(
+      new Option('--login-timeout <ms>', 'time a connection has to log in before it is closed')
+        .env('ENIGMA_LOGIN_TIMEOUT_MS')
+        .argParser(integer(100, 3_600_000))
+        .default(DEFAULT_SERVER_LIMITS.loginTimeoutMs),
+    )
+    .addOption(
+      new Option('--max-sessions-per-user <count>', 'logged-in sessions of one user at a time')
+        .env('ENIGMA_MAX_SESSIONS_PER_USER')
+        .argParser(integer(1, 100_000))
+        .default(DEFAULT_SERVER_LIMITS.maxSessionsPerUser),
+    )
     .addOption(
       new Option('--max-buffered-bytes <bytes>', 'data queued for a client that stops reading before it is disconnected')
         .env('ENIGMA_MAX_BUFFERED_BYTES')
         .argParser(integer(64 * 1024, 2 ** 31))
         .default(DEFAULT_SERVER_LIMITS.maxBufferedBytes),
     )
-    .addOption(new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself').env('ENIGMA_ALLOWED_ORIGINS').argParser(origins))
-    .addOption(new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz over plain HTTP on this port; 0 picks a free one').env('ENIGMA_METRICS_PORT').argParser(integer(0, 65535)))
-    .addOption(new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)').env('ENIGMA_METRICS_HOST').default('127.0.0.1'))
-    .addOption(new Option('--presence-grace <ms>', 'a user whose last connection dropped shows as online this long before others hear they left').env('ENIGMA_PRESENCE_GRACE_MS').argParser(integer(0, 600_000)).default(5000))
-    .addOption(new Option('--retention <duration>', 'delete messages older than this, e.g. 90d (s, m, h, d, w); default: keep every message').env('ENIGMA_RETENTION').argParser(retention))
+    .addOption(
+      new Option('--allowed-origins <origins>', 'comma-separated origins (https://chat.example) allowed to connect besides the server itself')
+        .env('ENIGMA_ALLOWED_ORIGINS')
+        .argParser(origins),
+    )
+    .addOption(
+      new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz over plain HTTP on this port; 0 picks a free one')
+        .env('ENIGMA_METRICS_PORT')
+        .argParser(integer(0, 65535)),
+    )
+    .addOption(
+      new Option('--metrics-host <address>', 'address of the metrics listener (unauthenticated: loopback or a private network)')
+        .env('ENIGMA_METRICS_HOST')
+        .default('127.0.0.1'),
+    )
+    .addOption(
+      new Option('--presence-grace <ms>', 'a user whose last connection dropped shows as online this long before others hear they left')
+        .env('ENIGMA_PRESENCE_GRACE_MS')
+        .argParser(integer(0, 600_000))
+        .default(5000),
+    )
+    .addOption(
+      new Option('--retention <duration>', 'delete messages older than this, e.g. 90d (s, m, h, d, w); default: keep every message')
+        .env('ENIGMA_RETENTION')
+        .argParser(retention),
+    )
     .addOption(
       new Option('--account-quota <size>', 'bytes of messages one account may have stored (e.g. 256MiB, 1GiB); 0 = no quota')
         .env('ENIGMA_ACCOUNT_QUOTA')
         .argParser(size)
         .default(DEFAULT_ACCOUNT_QUOTA_BYTES, '256MiB'),
     )
-    .addOption(new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody').env('ENIGMA_REGISTRATION').choices(['open', 'invite', 'closed']).default('open'))
+    .addOption(
+      new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody')
+        .env('ENIGMA_REGISTRATION')
+        .choices(['open', 'invite', 'closed'])
+        .default('open'),
+    )
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 

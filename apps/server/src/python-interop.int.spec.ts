@@ -26,7 +26,9 @@ const client = fileURLToPath(new URL('../../../tools/testing/enigma_client.py', 
 
   it('should register, send a frame we decrypt, and decrypt the frame we send', async () => {
     const fingerprint = target.server.status().fingerprint!;
-    const child = spawn(python!, [client, target.url, fingerprint, key, 'питон', 'a-long-python-passphrase', 'register'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python!, [client, target.url, fingerprint, key, 'питон', 'a-long-python-passphrase', 'register'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const lines = createInterface({ input: child.stdout });

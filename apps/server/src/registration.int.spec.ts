@@ -89,7 +89,11 @@ describe('registration policy, through the real server process', () => {
       const newcomer = new ChatClient({ chatKey: invite.chatKey });
       clients.push(newcomer);
       await newcomer.connect({ url: invite.url, fingerprint: invite.fingerprint });
-      expect(await newcomer.register('Мария', password, { invite: invite.inviteToken })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'Мария', registered: true });
+      expect(await newcomer.register('Мария', password, { invite: invite.inviteToken })).toMatchObject({
+        type: 'LOGIN_SUCCESSFUL',
+        username: 'Мария',
+        registered: true,
+      });
 
       const second = await connected(server);
       expect(await second.register('copycat', password, { invite: token })).toEqual({ type: 'INVITE_INVALID', reason: 'used' });
@@ -108,7 +112,9 @@ describe('registration policy, through the real server process', () => {
 
     it('should answer unknown for a revoked invite', async () => {
       const { id, token } = await createInvite('--expires never');
-      expect(await consoleCommand(server.program, `invite revoke ${id}`, /^invite revoke|^invite revoked/)).toEqual(['invite revoked: its token no longer registers anyone']);
+      expect(await consoleCommand(server.program, `invite revoke ${id}`, /^invite revoke|^invite revoked/)).toEqual([
+        'invite revoked: its token no longer registers anyone',
+      ]);
       const client = await connected(server);
       expect(await client.register('too-late', password, { invite: token })).toEqual({ type: 'INVITE_INVALID', reason: 'unknown' });
     });
@@ -175,12 +181,19 @@ describe('registration policy, through the real server process', () => {
       try {
         await closed.program.waitFor(/^registration: closed \(members log in; nobody new may register\)$/);
         const client = await connected(closed);
-        expect(await client.register('latecomer', password)).toEqual({ type: 'REGISTRATION_CLOSED', reason: 'this server takes no new accounts; ask its operator' });
+        expect(await client.register('latecomer', password)).toEqual({
+          type: 'REGISTRATION_CLOSED',
+          reason: 'this server takes no new accounts; ask its operator',
+        });
         expect(await client.register('latecomer', password, { invite: 'q2Xc-9_ZtJr0bQm1pLk4aw' })).toMatchObject({ type: 'REGISTRATION_CLOSED' });
         expect(await client.login('member', password)).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'member' });
-        expect(await consoleCommand(closed.program, 'invite', /^registration is closed/)).toContain('registration is closed: these links are for existing members');
+        expect(await consoleCommand(closed.program, 'invite', /^registration is closed/)).toContain(
+          'registration is closed: these links are for existing members',
+        );
         // An invite made now says it will not work until the policy changes.
-        expect(await consoleCommand(closed.program, 'invite create', /^note: /)).toContain('note: registration is closed: invites work only with --registration invite');
+        expect(await consoleCommand(closed.program, 'invite create', /^note: /)).toContain(
+          'note: registration is closed: invites work only with --registration invite',
+        );
       } finally {
         await closed.program.stop();
       }

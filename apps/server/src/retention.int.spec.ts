@@ -203,7 +203,8 @@ describe('retention and backup, through the real server process', () => {
     history.close();
     const { program, url } = await start(seed.dataDir);
     const sockets = await Promise.all(seed.sessions.slice(0, senders).map(() => raw(url)));
-    for (const [i, socket] of sockets.entries()) expect(await call(socket, 'RESUME_SESSION', { session: seed.sessions[i], afterSeq: 0 })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+    for (const [i, socket] of sockets.entries())
+      expect(await call(socket, 'RESUME_SESSION', { session: seed.sessions[i], afterSeq: 0 })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
 
     // Each sender: one frame in flight, as the SDK does, until told to stop.
     const accepted: string[] = [];

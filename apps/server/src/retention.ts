@@ -102,7 +102,10 @@ export class RetentionPruner {
       }
       if (removed > 0) {
         const prunedBefore = await this.store.prunedBefore();
-        this.log.info({ removed, prunedBefore, retention: formatDuration(this.retentionMs), ms: Math.round(performance.now() - started) }, 'retention: old messages deleted');
+        this.log.info(
+          { removed, prunedBefore, retention: formatDuration(this.retentionMs), ms: Math.round(performance.now() - started) },
+          'retention: old messages deleted',
+        );
       }
     } catch (error) {
       // The database may be switching or closing; the next round tries again.

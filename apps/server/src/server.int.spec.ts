@@ -66,11 +66,20 @@ describe('the Enigma server', () => {
     });
     const other = track(await connect(target));
     expect(await call(other, 'REGISTER_CLIENT_', { username: 'CAROL', password: strongPassword })).toEqual({ type: 'USER_IN_DATABASE' });
-    expect(await call(other, 'REGISTER_CLIENT_', { username: 'no spaces', password: strongPassword })).toMatchObject({ type: 'INVALID_USERNAME', reason: expect.any(String) });
-    expect(await call(other, 'REGISTER_CLIENT_', { username: 'dave', password: 'short' })).toMatchObject({ type: 'INVALID_PASSWORD', reason: expect.any(String) });
+    expect(await call(other, 'REGISTER_CLIENT_', { username: 'no spaces', password: strongPassword })).toMatchObject({
+      type: 'INVALID_USERNAME',
+      reason: expect.any(String),
+    });
+    expect(await call(other, 'REGISTER_CLIENT_', { username: 'dave', password: 'short' })).toMatchObject({
+      type: 'INVALID_PASSWORD',
+      reason: expect.any(String),
+    });
     expect(await call(other, 'LOGIN_ATTEMPTING', { username: 'nobody-here', password: strongPassword })).toMatchObject({ type: 'INVALID_USERNAME' });
     expect(await call(other, 'LOGIN_ATTEMPTING', { username: 'carol', password: 'wrong password!!' })).toMatchObject({ type: 'INVALID_PASSWORD' });
-    expect(await call(other, 'LOGIN_ATTEMPTING', { username: 'Carol', password: strongPassword })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'carol' });
+    expect(await call(other, 'LOGIN_ATTEMPTING', { username: 'Carol', password: strongPassword })).toMatchObject({
+      type: 'LOGIN_SUCCESSFUL',
+      username: 'carol',
+    });
   });
 
   it.each([
@@ -106,7 +115,17 @@ describe('the Enigma server', () => {
     const seen = collect(watcher, 'SERVER_TO_CLIENT');
     const good = frameOf(key, 'ok');
     const token = good.slice(32);
-    for (const bad of [42, null, { frame: good }, 'hello', token, '0'.repeat(32) + token, good.slice(0, -4), encodeFrame('h' + token.slice(1)), 'a'.repeat(65_600)]) {
+    for (const bad of [
+      42,
+      null,
+      { frame: good },
+      'hello',
+      token,
+      '0'.repeat(32) + token,
+      good.slice(0, -4),
+      encodeFrame('h' + token.slice(1)),
+      'a'.repeat(65_600),
+    ]) {
       expect(await call(sender, 'CLIENT_TO_SERVER', bad)).toMatchObject({ type: 'MALFORMED_FRAME', reason: expect.any(String) });
     }
     const arrived = nextEvent(watcher, 'SERVER_TO_CLIENT');
@@ -148,7 +167,10 @@ describe('the Enigma server', () => {
     await call(sender, 'CLIENT_TO_SERVER', missed);
 
     const back = track(await connect(target));
-    const resumed = await call<{ type: string; history: Array<{ frame: string }> }>(back, 'RESUME_SESSION', { session: login.session, afterSeq: login.lastSeq });
+    const resumed = await call<{ type: string; history: Array<{ frame: string }> }>(back, 'RESUME_SESSION', {
+      session: login.session,
+      afterSeq: login.lastSeq,
+    });
     expect(resumed.type).toBe('LOGIN_SUCCESSFUL');
     expect(resumed.history.map((m) => m.frame)).toContain(missed);
     expect(await call(back, 'RESUME_SESSION', { session: 'not-a-real-session', afterSeq: 0 })).toEqual({ type: 'SESSION_EXPIRED' });

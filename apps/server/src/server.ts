@@ -117,7 +117,13 @@ export class EnigmaServer {
     const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
     const io = createSocketServer(
       http,
-      { maxFrameLength: DEFAULT_LIMITS.maxFrameLength, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, limits, ownHostNames: ownHostNames(options.host, tls?.cert) },
+      {
+        maxFrameLength: DEFAULT_LIMITS.maxFrameLength,
+        pingIntervalMs: options.pingIntervalMs,
+        pingTimeoutMs: options.pingTimeoutMs,
+        limits,
+        ownHostNames: ownHostNames(options.host, tls?.cert),
+      },
       log,
     );
 
@@ -193,7 +199,8 @@ export class EnigmaServer {
       reachability: reachabilityProbe(() => this.database.current().query('SELECT 1'), cluster && (() => cluster.ping())),
       clustered: cluster !== undefined,
     });
-    if (!watchDeliveries(this.io, (recipients) => metrics.delivered(recipients))) this.log.warn('enigma_deliveries_total is unavailable with this socket.io-adapter');
+    if (!watchDeliveries(this.io, (recipients) => metrics.delivered(recipients)))
+      this.log.warn('enigma_deliveries_total is unavailable with this socket.io-adapter');
     this.database.observeWrites(metrics.wrote);
     this.#metrics = { metrics };
     return metrics;

@@ -27,7 +27,13 @@ interface Member {
 
 function member(url: string, token: string, index: number): Promise<Member> {
   // Spread over loopback addresses, as many real clients come from many addresses.
-  const socket = connectClient(url, { transports: ['websocket'], rejectUnauthorized: false, reconnection: false, forceNew: true, localAddress: `127.0.0.${2 + (index % 8)}` } as never);
+  const socket = connectClient(url, {
+    transports: ['websocket'],
+    rejectUnauthorized: false,
+    reconnection: false,
+    forceNew: true,
+    localAddress: `127.0.0.${2 + (index % 8)}`,
+  } as never);
   const state: Member = { socket, noticeBeforeDisconnect: undefined };
   let noticed = false;
   socket.on('SERVER_NOTICE', (notice: { kind: string }) => {
@@ -57,7 +63,9 @@ function keepSending(socket: Socket, key: string, sender: number): { first: Prom
     for (let n = 0; socket.connected; n++) {
       const frame = frameOf(key, `сообщение ${n} от ${sender}`);
       const reply = await new Promise<{ type: string; id?: string } | undefined>((resolve) => {
-        socket.timeout(5000).emit('CLIENT_TO_SERVER', frame, (error: Error | null, answer: { type: string; id?: string }) => resolve(error ? undefined : answer));
+        socket
+          .timeout(5000)
+          .emit('CLIENT_TO_SERVER', frame, (error: Error | null, answer: { type: string; id?: string }) => resolve(error ? undefined : answer));
       });
       if (reply?.type === 'ACCEPTED') {
         accepted.push(reply.id!);

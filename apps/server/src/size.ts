@@ -22,7 +22,8 @@ export const MAX_SIZE_BYTES = 1024 ** 5;
 export function parseSize(text: string): { ok: true; bytes: number } | { ok: false; reason: string } {
   const match = /^(\d{1,16}(?:\.\d{1,6})?)\s*([a-z]*)$/i.exec(text.trim());
   const unit = UNIT_BYTES[(match?.[2] ?? '').toLowerCase() || 'b'];
-  if (match === null || unit === undefined) return { ok: false, reason: 'expected a size such as 256MiB, 1GiB or 500MB (units: B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)' };
+  if (match === null || unit === undefined)
+    return { ok: false, reason: 'expected a size such as 256MiB, 1GiB or 500MB (units: B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)' };
   const bytes = Math.floor(Number(match[1]) * unit);
   if (bytes > MAX_SIZE_BYTES) return { ok: false, reason: 'a size may be at most 1024TiB' };
   return { ok: true, bytes };

@@ -70,7 +70,11 @@ describe('deploy/enigma.service', () => {
     expect(setting('KillSignal')).toBe('SIGTERM');
     expect(setting('Restart')).toBe('on-failure');
     expect(Number(setting('TimeoutStopSec'))).toBeGreaterThan(5); // the server's own give-up time
-    expect(Object.fromEntries(settings.filter(([key]) => ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'CapabilityBoundingSet'].includes(key)))).toEqual({
+    expect(
+      Object.fromEntries(
+        settings.filter(([key]) => ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'CapabilityBoundingSet'].includes(key)),
+      ),
+    ).toEqual({
       NoNewPrivileges: 'yes',
       ProtectSystem: 'strict',
       ProtectHome: 'yes',
@@ -100,12 +104,15 @@ describe('deploy/enigma.service', () => {
     expect(Number(exposure![1])).toBeLessThan(2.5);
   });
 
-  it('should start the server as systemd does (no terminal, stdin at EOF, the unit\'s flags), keep serving, and exit 0 on SIGTERM', async () => {
+  it("should start the server as systemd does (no terminal, stdin at EOF, the unit's flags), keep serving, and exit 0 on SIGTERM", async () => {
     const state = await mkdtemp(path.join(tmpdir(), 'enigma-state-'));
     cleanups.push(() => rm(state, { recursive: true, force: true }));
     await mkdir(path.join(state, 'enigma'), { mode: 0o700 });
     // The unit's arguments after main.js, with %S (the state root) here; then a free port on loopback.
-    const args = setting('ExecStart')!.slice(`/usr/bin/node ${INSTALLED_ENTRY} `.length).split(/\s+/).map((arg) => arg.replaceAll('%S', state));
+    const args = setting('ExecStart')!
+      .slice(`/usr/bin/node ${INSTALLED_ENTRY} `.length)
+      .split(/\s+/)
+      .map((arg) => arg.replaceAll('%S', state));
     const program: Program = runProcess(process.execPath, [serverEntry, ...args, '--port', '0', '--host', '127.0.0.1'], { NODE_ENV: 'production' });
     cleanups.push(() => program.stop());
     program.child.stdin.end(); // StandardInput=null: EOF at once

@@ -224,10 +224,11 @@ export async function transaction<T>(dataSource: DataSource, work: (query: Query
   }
 }
 
-const exists = (file: string): Promise<boolean> => stat(file).then(
-  () => true,
-  () => false,
-);
+const exists = (file: string): Promise<boolean> =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * An online copy of a SQLite database, made by the writer thread that owns
@@ -244,7 +245,8 @@ async function backupSqlite(writer: SqliteWriterThread, live: string, destinatio
   if ([live, `${live}-wal`, `${live}-shm`, `${live}-journal`].includes(target)) {
     throw new AuthStoreError('backupFailed', `${target} is the database in use; choose another file`);
   }
-  if (!overwrite && (await exists(target))) throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`);
+  if (!overwrite && (await exists(target)))
+    throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`);
   const folder = path.dirname(target);
   const partial = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`);
   try {
@@ -268,7 +270,8 @@ async function backupSqlite(writer: SqliteWriterThread, live: string, destinatio
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`);
         // A file system without hard links: check, then rename (a narrow race, only there).
-        if (await exists(target)) throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`, { cause: error });
+        if (await exists(target))
+          throw new AuthStoreError('backupExists', `${target} already exists; choose another name, or add --overwrite to replace it`, { cause: error });
         await rename(partial, target);
       }
     }
@@ -343,7 +346,8 @@ class SwitchableDatabase implements DatabaseHandle {
 
   public async backup(destination: string, options: BackupOptions = {}): Promise<BackupResult> {
     const writer = this.#writer;
-    if (writer === undefined) throw new AuthStoreError('notSupported', 'a PostgreSQL database is backed up with pg_dump (docs/operations.md), not by the server');
+    if (writer === undefined)
+      throw new AuthStoreError('notSupported', 'a PostgreSQL database is backed up with pg_dump (docs/operations.md), not by the server');
     return backupSqlite(writer, this.#database, destination, options.overwrite === true);
   }
 

@@ -34,7 +34,14 @@ describe('registration invites on SQLite', () => {
   it('should make a 128-bit url-safe token, store only its hash, and list the invite without it', async () => {
     const { token, invite } = await invites.create({ uses: 1, expiresInMs: 7 * DAY });
     expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(invite).toEqual({ id: expect.stringMatching(/^[0-9a-f]{8}$/), usesLeft: 1, usesTotal: 1, createdAt: new Date(now), expiresAt: new Date(now + 7 * DAY), state: 'active' });
+    expect(invite).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{8}$/),
+      usesLeft: 1,
+      usesTotal: 1,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + 7 * DAY),
+      state: 'active',
+    });
     expect(await invites.list()).toEqual([invite]);
     expect(JSON.stringify(await invites.list())).not.toContain(token);
 

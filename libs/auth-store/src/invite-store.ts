@@ -114,7 +114,8 @@ export class SqlInviteStore implements InviteStore {
   public async create(options: { uses: number; expiresInMs: number | undefined }): Promise<CreatedInvite> {
     const { uses, expiresInMs } = options;
     if (!Number.isSafeInteger(uses) || uses < 1 || uses > MAX_INVITE_USES) throw new RangeError(`uses must be a whole number from 1 to ${MAX_INVITE_USES}`);
-    if (expiresInMs !== undefined && !(Number.isSafeInteger(expiresInMs) && expiresInMs > 0)) throw new RangeError('expiresInMs must be a positive whole number');
+    if (expiresInMs !== undefined && !(Number.isSafeInteger(expiresInMs) && expiresInMs > 0))
+      throw new RangeError('expiresInMs must be a positive whole number');
     const token = randomToken(TOKEN_BYTES);
     const createdAt = this.now();
     const expiresAt = expiresInMs === undefined ? null : createdAt + expiresInMs;
@@ -122,14 +123,11 @@ export class SqlInviteStore implements InviteStore {
     for (let attempt = 1; ; attempt++) {
       const id = randomBytes(4).toString('hex');
       try {
-        await write(this.database, `INSERT INTO registration_invites (id, token_hash, created_at, expires_at, uses_left, uses_total) VALUES (?, ?, ?, ?, ?, ?)`, [
-          id,
-          tokenDigest(token),
-          createdAt,
-          expiresAt,
-          uses,
-          uses,
-        ]);
+        await write(
+          this.database,
+          `INSERT INTO registration_invites (id, token_hash, created_at, expires_at, uses_left, uses_total) VALUES (?, ?, ?, ?, ?, ?)`,
+          [id, tokenDigest(token), createdAt, expiresAt, uses, uses],
+        );
         return { token, invite: toInfo({ id, created_at: createdAt, expires_at: expiresAt, uses_left: uses, uses_total: uses }, createdAt) };
       } catch (error) {
         if (!isUniqueViolation(error) || attempt >= 3) throw error;
@@ -145,7 +143,10 @@ export class SqlInviteStore implements InviteStore {
 
   public async revoke(idOrToken: string): Promise<boolean> {
     if (!lookable(idOrToken)) return false;
-    const deleted = await write(this.database, 'DELETE FROM registration_invites WHERE id = ? OR token_hash = ? RETURNING id', [idOrToken, tokenDigest(idOrToken)]);
+    const deleted = await write(this.database, 'DELETE FROM registration_invites WHERE id = ? OR token_hash = ? RETURNING id', [
+      idOrToken,
+      tokenDigest(idOrToken),
+    ]);
     return deleted !== undefined;
   }
 

@@ -126,7 +126,11 @@ describe('SqlMessageStore retention on SQLite', () => {
       await store.append(message(now));
       const target = path.join(dir, 'taken.db');
       await writeFile(target, 'precious');
-      const kindOf = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => 'written', (error: unknown) => (AuthStoreError.is(error) ? error.kind : error));
+      const kindOf = (promise: Promise<unknown>): Promise<unknown> =>
+        promise.then(
+          () => 'written',
+          (error: unknown) => (AuthStoreError.is(error) ? error.kind : error),
+        );
       expect(await kindOf(database.backup(target))).toBe('backupExists');
       expect((await stat(target)).size).toBe('precious'.length);
       expect(await kindOf(database.backup(path.join(dir, 'accounts.db'), { overwrite: true }))).toBe('backupFailed');

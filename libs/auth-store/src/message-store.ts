@@ -202,7 +202,11 @@ export class SqlMessageStore implements MessageStore {
     const db = this.database.current();
     const before = query.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     if (query.afterSeq !== undefined) {
-      const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`, [query.afterSeq, before, query.limit]);
+      const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`, [
+        query.afterSeq,
+        before,
+        query.limit,
+      ]);
       return records.map(toMessage);
     }
     const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`, [before, query.limit]);
@@ -232,7 +236,10 @@ export class SqlMessageStore implements MessageStore {
     }
     if (taken === 0) return { messages: [], more: false };
     const ends = [Number(sizes[0]!.seq), Number(sizes[taken - 1]!.seq)];
-    const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq >= ? AND seq <= ? ORDER BY seq ASC`, [Math.min(...ends), Math.max(...ends)]);
+    const { records } = await sql<MessageRow>(db, `SELECT ${COLUMNS} FROM messages WHERE seq >= ? AND seq <= ? ORDER BY seq ASC`, [
+      Math.min(...ends),
+      Math.max(...ends),
+    ]);
     return { messages: records.map(toMessage), more: taken < sizes.length };
   }
 

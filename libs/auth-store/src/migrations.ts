@@ -21,7 +21,9 @@ export class CreateEnigmaTables1764000000000 implements MigrationInterface {
       'CREATE TABLE IF NOT EXISTS sessions (id VARCHAR(64) PRIMARY KEY, token_hash VARCHAR(64) NOT NULL UNIQUE, user_id INTEGER NOT NULL, expires_at BIGINT NOT NULL)',
     );
     await runner.query('CREATE INDEX IF NOT EXISTS sessions_user_id ON sessions (user_id)');
-    await runner.query(`CREATE TABLE IF NOT EXISTS messages (seq ${serial}, id VARCHAR(32) NOT NULL UNIQUE, sender TEXT NOT NULL, ts BIGINT NOT NULL, frame TEXT NOT NULL)`);
+    await runner.query(
+      `CREATE TABLE IF NOT EXISTS messages (seq ${serial}, id VARCHAR(32) NOT NULL UNIQUE, sender TEXT NOT NULL, ts BIGINT NOT NULL, frame TEXT NOT NULL)`,
+    );
   }
 
   public async down(runner: QueryRunner): Promise<void> {
@@ -148,4 +150,10 @@ export class AddNameSkeletons1766000000002 implements MigrationInterface {
   }
 }
 
-export const migrations = [CreateEnigmaTables1764000000000, CreateRegistrationInvites1765000000000, CreateMessageRetention1766000000000, CreateMessageUsage1766000000001, AddNameSkeletons1766000000002];
+export const migrations = [
+  CreateEnigmaTables1764000000000,
+  CreateRegistrationInvites1765000000000,
+  CreateMessageRetention1766000000000,
+  CreateMessageUsage1766000000001,
+  AddNameSkeletons1766000000002,
+];

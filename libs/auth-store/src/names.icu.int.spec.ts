@@ -19,10 +19,24 @@ def known(s):
 json.dump([checker.getSkeleton(0, s) if known(s) else None for s in json.load(sys.stdin)], sys.stdout)
 `;
 
-const ATTACKS = ['\u0430lice', '\uff41lice', '\u03b1lice', 'alice\u034f', 'alice\ufe0f', 'alice\u180b', 'alice\u3164', '\u3164', 'ALICE', 'AIice', 'rnallory', 'Ⅿallory', '\u0412\u041e\u0412'];
+const ATTACKS = [
+  '\u0430lice',
+  '\uff41lice',
+  '\u03b1lice',
+  'alice\u034f',
+  'alice\ufe0f',
+  'alice\u180b',
+  'alice\u3164',
+  '\u3164',
+  'ALICE',
+  'AIice',
+  'rnallory',
+  'Ⅿallory',
+  '\u0412\u041e\u0412',
+];
 
 (python === undefined ? describe.skip : describe)('TR39 skeleton, compared with ICU', () => {
-  it('should give ICU\'s skeleton for the attack strings, every mapped character and thousands of random strings', () => {
+  it("should give ICU's skeleton for the attack strings, every mapped character and thousands of random strings", () => {
     const sources = CONFUSABLES.split(';')
       .filter(Boolean)
       .map((entry) => String.fromCodePoint(Number.parseInt(entry.split(':')[0]!, 16)));

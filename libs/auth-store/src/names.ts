@@ -17,10 +17,7 @@ function prototypes(): Map<number, string> {
   for (const entry of CONFUSABLES.split(';')) {
     if (entry === '') continue;
     const [source, target] = entry.split(':') as [string, string];
-    table.set(
-      Number.parseInt(source, 16),
-      String.fromCodePoint(...target.split(' ').map((hex) => Number.parseInt(hex, 16))),
-    );
+    table.set(Number.parseInt(source, 16), String.fromCodePoint(...target.split(' ').map((hex) => Number.parseInt(hex, 16))));
   }
   prototypeTable = table;
   return table;

@@ -77,7 +77,7 @@ const runs = serviceOrSkip('postgres');
     expect(await users.register('alicia', strong)).toMatchObject({ type: 'registered' });
   });
 
-  it('should let three nodes start (and migrate) at once, then see each other\'s accounts', async () => {
+  it("should let three nodes start (and migrate) at once, then see each other's accounts", async () => {
     const [a, b, c] = await Promise.all([open(), open(), open()]);
     const options = { sessionTtlMs: 60_000, minPasswordLength: 12 };
     await new SqlUserStore(a!, hasher, options).register('bob', strong);
@@ -99,7 +99,10 @@ const runs = serviceOrSkip('postgres');
     expect(results.filter((r) => r.type !== 'registered')).toEqual(Array(7).fill({ type: 'inviteInvalid', reason: 'used' }));
 
     const double = await invites.create({ uses: 2, expiresInMs: 60_000 });
-    const twins = await Promise.all([nodes[0]!.register('twin', strong, { invite: double.token }), nodes[1]!.register('TWIN', strong, { invite: double.token })]);
+    const twins = await Promise.all([
+      nodes[0]!.register('twin', strong, { invite: double.token }),
+      nodes[1]!.register('TWIN', strong, { invite: double.token }),
+    ]);
     expect(twins.map((r) => r.type).sort()).toEqual(['registered', 'usernameTaken']);
     expect(await invites.check(double.token)).toBeUndefined();
     expect(await nodes[1]!.count()).toBe(2);
@@ -183,7 +186,8 @@ const runs = serviceOrSkip('postgres');
     const [a, b] = await Promise.all([open(), open()]);
     const stores = [new SqlMessageStore(a!), new SqlMessageStore(b!)];
     const now = Date.now();
-    for (let i = 0; i < 30; i++) await stores[0]!.append({ id: i.toString(16).padStart(32, '0'), from: 'bob', ts: i < 25 ? now - 86_400_000 : now, frame: `frame-${i}` });
+    for (let i = 0; i < 30; i++)
+      await stores[0]!.append({ id: i.toString(16).padStart(32, '0'), from: 'bob', ts: i < 25 ? now - 86_400_000 : now, frame: `frame-${i}` });
     // Both nodes prune together: one holds the lock per batch, the other skips it; together they remove exactly the 25 old ones.
     let removed = 0;
     for (let round = 0; round < 10; round++) removed += (await Promise.all(stores.map((store) => store.prune(now - 1000, 10)))).reduce((x, y) => x + y, 0);

@@ -35,7 +35,7 @@ describe('RateLimitedLoginThrottle', () => {
     expect(await throttle.beforeLogin('fresh-user', '10.9.9.8')).toEqual({ allowed: true });
   });
 
-  it('should forget an account\'s failures after a successful login', async () => {
+  it("should forget an account's failures after a successful login", async () => {
     const throttle = new RateLimitedLoginThrottle(options);
     await throttle.loginFailed('dave', 'x');
     await throttle.loginFailed('dave', 'x');

@@ -152,7 +152,7 @@ describe('SqlUserStore on SQLite', () => {
     expect(await users.resumeSession(grant.token)).toEqual({ type: 'expired' });
   });
 
-  describe('when the database is the seed project\'s accounts.db (plaintext passwords)', () => {
+  describe("when the database is the seed project's accounts.db (plaintext passwords)", () => {
     let file: string;
     beforeEach(async () => {
       file = makeLegacyDatabase(path.join(dir, 'accounts.db'));
@@ -361,7 +361,9 @@ describe('SqlMessageStore on SQLite', () => {
     // The database as the previous version left it: no usage table, no triggers, migration not run.
     const file = path.join(dir, 'accounts.db');
     const raw = new Database(file);
-    raw.exec("DROP TRIGGER messages_usage_insert; DROP TRIGGER messages_usage_delete; DROP TABLE message_usage; DELETE FROM migrations WHERE name = 'CreateMessageUsage1766000000001'");
+    raw.exec(
+      "DROP TRIGGER messages_usage_insert; DROP TRIGGER messages_usage_delete; DROP TABLE message_usage; DELETE FROM migrations WHERE name = 'CreateMessageUsage1766000000001'",
+    );
     raw.close();
     database = await openDatabase(file);
     messages = new SqlMessageStore(database);

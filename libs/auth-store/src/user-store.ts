@@ -38,11 +38,7 @@ export interface RegisterOptions {
   invite?: string;
 }
 
-export type VerifyResult =
-  | { type: 'ok'; user: PublicUser; rehashed: boolean }
-  | { type: 'unknownUser' }
-  | { type: 'wrongPassword' }
-  | { type: 'banned' };
+export type VerifyResult = { type: 'ok'; user: PublicUser; rehashed: boolean } | { type: 'unknownUser' } | { type: 'wrongPassword' } | { type: 'banned' };
 
 export interface SessionGrant {
   token: string;
@@ -162,7 +158,8 @@ export class SqlUserStore implements UserStore {
       return { type: 'registered', user: { id, username: name.username } };
     } catch (error) {
       if (error instanceof LooksLikeAnother) return { type: 'usernameConfusable' };
-      if (error instanceof InviteLost && invite !== undefined) return { type: 'inviteInvalid', reason: (await inviteProblem(this.database.current(), invite, now())) ?? 'used' };
+      if (error instanceof InviteLost && invite !== undefined)
+        return { type: 'inviteInvalid', reason: (await inviteProblem(this.database.current(), invite, now())) ?? 'used' };
       // Two registrations of one name at once: the unique key decides.
       if (isUniqueViolation(error)) return { type: 'usernameTaken' };
       throw error;
@@ -261,7 +258,12 @@ export class SqlUserStore implements UserStore {
     const token = randomToken(32);
     const sessionId = randomToken(12);
     const expiresAt = Date.now() + this.options.sessionTtlMs;
-    await write(this.database, 'INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)', [sessionId, tokenDigest(token), user.id, expiresAt]);
+    await write(this.database, 'INSERT INTO sessions (id, token_hash, user_id, expires_at) VALUES (?, ?, ?, ?)', [
+      sessionId,
+      tokenDigest(token),
+      user.id,
+      expiresAt,
+    ]);
     return { token, sessionId, expiresAt: new Date(expiresAt) };
   }
 
@@ -314,11 +316,9 @@ export class SqlUserStore implements UserStore {
     const db = this.database.current();
     const exact = await sql<UserRow>(db, 'SELECT id, username, password FROM users WHERE username = ? ORDER BY id LIMIT 1', [username.normalize('NFC')]);
     if (exact.records[0] !== undefined) return exact.records[0];
-    const folded = await sql<UserRow>(
-      db,
-      'SELECT u.id, u.username, u.password FROM user_names n JOIN users u ON u.id = n.user_id WHERE n.name_key = ?',
-      [usernameKey(username)],
-    );
+    const folded = await sql<UserRow>(db, 'SELECT u.id, u.username, u.password FROM user_names n JOIN users u ON u.id = n.user_id WHERE n.name_key = ?', [
+      usernameKey(username),
+    ]);
     return folded.records[0];
   }
 

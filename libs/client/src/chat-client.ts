@@ -326,7 +326,9 @@ export class ChatClient {
     // Refused here, not by the server: a frame over the limit would have the
     // connection cut at every resend and hold up everything queued behind it.
     if (frame.length > MAX_FRAME_LENGTH) {
-      return Promise.reject(new ClientError('messageTooLong', `the message is too long: ${frame.length} characters encrypted, at most ${MAX_FRAME_LENGTH}; split it`));
+      return Promise.reject(
+        new ClientError('messageTooLong', `the message is too long: ${frame.length} characters encrypted, at most ${MAX_FRAME_LENGTH}; split it`),
+      );
     }
     return this.enqueue({ id: frame.slice(0, 32), frame });
   }

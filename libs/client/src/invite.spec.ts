@@ -21,7 +21,12 @@ describe('invites', () => {
     expect(link).toBe(`enigma://chat.example:7777/#fp=${fp.replace(/:/g, '')}&invite=${inviteToken}&key=${chatKey.replace(/=/g, '%3D')}`);
     expect(parseInvite(link)).toEqual({ url: 'https://chat.example:7777', fingerprint: fp, inviteToken, chatKey });
     // The console's own form: the chat key appended after a trailing key=.
-    expect(parseInvite(`enigma://10.0.0.7:7777/#fp=${fp.replace(/:/g, '')}&invite=${inviteToken}&key=${chatKey}`)).toEqual({ url: 'https://10.0.0.7:7777', fingerprint: fp, inviteToken, chatKey });
+    expect(parseInvite(`enigma://10.0.0.7:7777/#fp=${fp.replace(/:/g, '')}&invite=${inviteToken}&key=${chatKey}`)).toEqual({
+      url: 'https://10.0.0.7:7777',
+      fingerprint: fp,
+      inviteToken,
+      chatKey,
+    });
     expect(parseInvite(`enigma://10.0.0.7:7777/#invite=${inviteToken}&key=`)).toEqual({ url: 'https://10.0.0.7:7777', inviteToken });
   });
 

@@ -29,7 +29,7 @@ function randomText(): string {
 }
 
 (python === undefined ? describe.skip : describe)('Fernet interop with Python cryptography', () => {
-  it('should exchange 220 tokens both ways: ours decrypt in Python and Python\'s decrypt here', () => {
+  it("should exchange 220 tokens both ways: ours decrypt in Python and Python's decrypt here", () => {
     const key = generateKey();
     const fernet = new Fernet(key);
     const texts = ['', 'Привет, мир!', '🙂 emoji 🚀', 'x'.repeat(64 * 1024), randomBytes(3000).toString('base64')];

@@ -37,11 +37,7 @@ export async function hashPassword(plain: string, parameters: PasswordHashParame
 }
 
 /** Checks a password against a PHC string (constant time inside argon2). Never throws on a bad hash. */
-export async function verifyPassword(
-  plain: string,
-  phc: string,
-  parameters: PasswordHashParameters = OWASP_ARGON2ID,
-): Promise<PasswordCheck> {
+export async function verifyPassword(plain: string, phc: string, parameters: PasswordHashParameters = OWASP_ARGON2ID): Promise<PasswordCheck> {
   if (!isPasswordHash(phc)) return { ok: false, needsRehash: false };
   let ok: boolean;
   try {
@@ -49,9 +45,7 @@ export async function verifyPassword(
   } catch {
     return { ok: false, needsRehash: false };
   }
-  const needsRehash =
-    ok &&
-    argon2.needsRehash(phc, { memoryCost: parameters.memoryKiB, timeCost: parameters.iterations, parallelism: parameters.parallelism });
+  const needsRehash = ok && argon2.needsRehash(phc, { memoryCost: parameters.memoryKiB, timeCost: parameters.iterations, parallelism: parameters.parallelism });
   return { ok, needsRehash };
 }
 

@@ -24,8 +24,14 @@ describe('dispatchClientEvent', () => {
   });
 
   it("answers a refused payload with the event's malformed reply and a reason, without calling the handler", async () => {
-    await expect(dispatch('LOGIN_ATTEMPTING', { loggedIn: false }, { username: 'alice' })).resolves.toEqual({ type: 'MALFORMED_REQUEST', reason: 'password must be a string' });
-    await expect(dispatch('CLIENT_TO_SERVER', { loggedIn: true }, { frame: 'x' })).resolves.toEqual({ type: 'MALFORMED_FRAME', reason: 'the payload must be a string' });
+    await expect(dispatch('LOGIN_ATTEMPTING', { loggedIn: false }, { username: 'alice' })).resolves.toEqual({
+      type: 'MALFORMED_REQUEST',
+      reason: 'password must be a string',
+    });
+    await expect(dispatch('CLIENT_TO_SERVER', { loggedIn: true }, { frame: 'x' })).resolves.toEqual({
+      type: 'MALFORMED_FRAME',
+      reason: 'the payload must be a string',
+    });
     expect(seen).toEqual([]);
   });
 

@@ -3,14 +3,7 @@
 export { ClientEvent, ServerEvent } from './events.js';
 export { clientEventNames, clientEvents } from './client-events.js';
 export type { ClientEventHandlers, ClientEventName, ClientEventSpec, PayloadOf, ReplyOf } from './client-events.js';
-export type {
-  Ack,
-  ClientToServerEvents,
-  InterServerEvents,
-  ServerEventName,
-  ServerToClientEvents,
-  SocketData,
-} from './events.js';
+export type { Ack, ClientToServerEvents, InterServerEvents, ServerEventName, ServerToClientEvents, SocketData } from './events.js';
 export type {
   Accepted,
   AnyReply,

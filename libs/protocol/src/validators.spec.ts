@@ -52,10 +52,19 @@ describe('validateClientPayload', () => {
 
   it('should take an optional invite on a registration only, bounded and never echoed', () => {
     const token = 'Zm9vYmFyYmF6cXV4MTIzNDU2';
-    expect(validateClientPayload('REGISTER_CLIENT_', { username: 'алиса', password: 'pw', invite: token })).toEqual({ ok: true, value: { username: 'алиса', password: 'pw', invite: token } });
+    expect(validateClientPayload('REGISTER_CLIENT_', { username: 'алиса', password: 'pw', invite: token })).toEqual({
+      ok: true,
+      value: { username: 'алиса', password: 'pw', invite: token },
+    });
     // A v1 payload is exactly the credentials: nothing added.
-    expect(validateClientPayload('REGISTER_CLIENT_', { username: 'алиса', password: 'pw' })).toEqual({ ok: true, value: { username: 'алиса', password: 'pw' } });
-    expect(validateClientPayload('LOGIN_ATTEMPTING', { username: 'алиса', password: 'pw', invite: token })).toEqual({ ok: false, reason: 'the payload has fields that protocol v1 does not define' });
+    expect(validateClientPayload('REGISTER_CLIENT_', { username: 'алиса', password: 'pw' })).toEqual({
+      ok: true,
+      value: { username: 'алиса', password: 'pw' },
+    });
+    expect(validateClientPayload('LOGIN_ATTEMPTING', { username: 'алиса', password: 'pw', invite: token })).toEqual({
+      ok: false,
+      reason: 'the payload has fields that protocol v1 does not define',
+    });
     for (const invite of ['', 'SECRET'.repeat(30), 7, null, 'SECRET\uD800']) {
       const result = validateClientPayload('REGISTER_CLIENT_', { username: 'a', password: 'b', invite });
       expect(result.ok).toBe(false);

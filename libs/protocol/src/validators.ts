@@ -34,18 +34,16 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return 'the payload has fields that protocol v1 does not define';
   const field = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
   if (issue.code === 'invalid_type') {
-    return field === undefined ? `the payload must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}` : `${field} must be a ${issue.expected}`;
+    return field === undefined
+      ? `the payload must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`
+      : `${field} must be a ${issue.expected}`;
   }
   if (issue.code === 'custom' || issue.message.startsWith(field ?? '\0')) return issue.message;
   return field === undefined ? `the payload is invalid (${issue.code})` : `${field} is invalid: ${issue.message}`;
 }
 
 /** Validates one payload of a client-to-server event against the table's schema. Never throws. */
-export function validateClientPayload<E extends ClientEventName>(
-  event: E,
-  payload: unknown,
-  limits?: ProtocolLimits,
-): Validation<ClientPayloads[E]> {
+export function validateClientPayload<E extends ClientEventName>(event: E, payload: unknown, limits?: ProtocolLimits): Validation<ClientPayloads[E]> {
   const schema = (limits === undefined ? defaultSchemas : schemasFor(limits))[event] as z.ZodType<ClientPayloads[E]>;
   const result = schema.safeParse(payload);
   if (result.success) return { ok: true, value: result.data };
@@ -59,11 +57,7 @@ export function validateClientPayload<E extends ClientEventName>(
  * `call(event, None)` sends none), extra arguments and invalid payloads come
  * back as `{ ok: false, reason }` so the server can answer `MALFORMED_REQUEST`.
  */
-export function readClientEventArguments<E extends ClientEventName>(
-  event: E,
-  args: readonly unknown[],
-  limits?: ProtocolLimits,
-): ClientEventArguments<E> {
+export function readClientEventArguments<E extends ClientEventName>(event: E, args: readonly unknown[], limits?: ProtocolLimits): ClientEventArguments<E> {
   const last = args.length > 0 ? args[args.length - 1] : undefined;
   const ack = typeof last === 'function' ? (last as (reply: unknown) => void) : undefined;
   const payloadArgs = ack === undefined ? args.length : args.length - 1;

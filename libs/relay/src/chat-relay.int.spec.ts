@@ -32,7 +32,10 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
 
   const build = async (options: Partial<typeof DEFAULT_RELAY_OPTIONS> = {}, throttle = DEFAULT_THROTTLE): Promise<void> => {
     database = await openDatabase(path.join(dir, 'accounts.db'));
-    const users = new SqlUserStore(database, createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 }), { sessionTtlMs: 60_000, minPasswordLength: 12 });
+    const users = new SqlUserStore(database, createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 }), {
+      sessionTtlMs: 60_000,
+      minPasswordLength: 12,
+    });
     port = new InMemoryBroadcastPort();
     relay = new ChatRelay(users, new SqlMessageStore(database), new RateLimitedLoginThrottle(throttle), port, { ...DEFAULT_RELAY_OPTIONS, ...options });
   };
@@ -119,7 +122,7 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     const resumed = await relay.resume(peer(), { session: login.session, afterSeq: 0 });
     expect(resumed.type === 'LOGIN_SUCCESSFUL' && [resumed.history.map((m) => m.seq), resumed.more]).toEqual([[1, 2, 3], true]);
     const pages: number[][] = [];
-    for (let after = 3, more = true; more; ) {
+    for (let after = 3, more = true; more;) {
       const page = await relay.history(alice, { afterSeq: after, limit: 500 });
       if (page.type !== 'HISTORY') throw new Error(page.type);
       pages.push(page.messages.map((m) => m.seq));
@@ -140,7 +143,9 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     const replies = await Promise.all(flood);
     // One running and two waiting; the other seven are told at once why.
     expect(replies.filter((r) => r.type === 'HISTORY')).toHaveLength(3);
-    expect(replies.filter((r) => r.type === 'RATE_LIMITED')).toEqual(Array(7).fill({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringContaining('too many history requests') }));
+    expect(replies.filter((r) => r.type === 'RATE_LIMITED')).toEqual(
+      Array(7).fill({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: expect.stringContaining('too many history requests') }),
+    );
     expect(await other).toMatchObject({ type: 'HISTORY', messages: [{ seq: 1 }] });
   });
 
@@ -181,7 +186,11 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     const alice = await member('alice');
     await relay.send(alice, frame('hello'));
     unread.set(alice.id, 2 * DEFAULT_RELAY_OPTIONS.historyBytes);
-    expect(await relay.history(alice, { afterSeq: 0 })).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: 'earlier replies are still unread; read them first' });
+    expect(await relay.history(alice, { afterSeq: 0 })).toEqual({
+      type: 'RATE_LIMITED',
+      retryAfterMs: expect.any(Number),
+      reason: 'earlier replies are still unread; read them first',
+    });
     unread.set(alice.id, 0);
     expect(await relay.history(alice, { afterSeq: 0 })).toMatchObject({ type: 'HISTORY', more: false });
   });
@@ -270,13 +279,15 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     // A fresh address of one /64 for every attempt, as a host with SLAAC or privacy addresses can.
     let host = 0;
     const rotating = (): Peer => peer(`2001:db8:7:7:${(++host).toString(16)}::${host}`);
-    for (const name of ['ipv6a', 'ipv6b', 'ipv6c']) expect(await relay.register(rotating(), { username: name, password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+    for (const name of ['ipv6a', 'ipv6b', 'ipv6c'])
+      expect(await relay.register(rotating(), { username: name, password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
     expect(await relay.register(rotating(), { username: 'ipv6d', password: strong })).toMatchObject({ type: 'RATE_LIMITED' });
     // Another /64 has its own budget.
     expect(await relay.register(peer('2001:db8:7:8::1'), { username: 'ipv6e', password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
 
     const guesses = [];
-    for (const name of ['ipv6a', 'ipv6b', 'ipv6c', 'ipv6a']) guesses.push((await relay.login(rotating(), { username: name, password: 'wrong-wrong-wrong' })).type);
+    for (const name of ['ipv6a', 'ipv6b', 'ipv6c', 'ipv6a'])
+      guesses.push((await relay.login(rotating(), { username: name, password: 'wrong-wrong-wrong' })).type);
     expect(guesses).toEqual(['INVALID_PASSWORD', 'INVALID_PASSWORD', 'INVALID_PASSWORD', 'RATE_LIMITED']);
   });
 
@@ -364,7 +375,10 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     const others = [peer(), peer(), peer()];
     const replies = await Promise.all(others.map((p) => relay.login(p, { username: 'erin', password: strong })));
     expect(replies.map((r) => r.type).sort()).toEqual(['LOGIN_SUCCESSFUL', 'RATE_LIMITED', 'RATE_LIMITED']);
-    expect(replies.find((r) => r.type === 'RATE_LIMITED')).toMatchObject({ retryAfterMs: expect.any(Number), reason: expect.stringMatching(/^too many sessions/) });
+    expect(replies.find((r) => r.type === 'RATE_LIMITED')).toMatchObject({
+      retryAfterMs: expect.any(Number),
+      reason: expect.stringMatching(/^too many sessions/),
+    });
     expect(await relay.resume(peer(), { session: registered.session, afterSeq: 0 })).toMatchObject({ type: 'RATE_LIMITED' });
     expect(relay.sessions()).toHaveLength(2);
 
@@ -374,7 +388,9 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
 
   it('should check a burst of wrong passwords one at a time, so that the throttle stops it after its limit', async () => {
     await member('frank');
-    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => relay.login(peer(`10.0.1.${i}`), { username: 'frank', password: `wrong-guess-${i}` })));
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => relay.login(peer(`10.0.1.${i}`), { username: 'frank', password: `wrong-guess-${i}` })),
+    );
     const count = (type: string): number => replies.filter((r) => r.type === type).length;
     expect(count('INVALID_PASSWORD')).toBe(DEFAULT_THROTTLE.accountFailures);
     expect(count('RATE_LIMITED')).toBe(30 - DEFAULT_THROTTLE.accountFailures);
@@ -416,7 +432,7 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     expect(verdicts + busy.length).toBe(39);
   });
 
-  it('should refuse a name that looks like a member\'s with INVALID_USERNAME kind confusable', async () => {
+  it("should refuse a name that looks like a member's with INVALID_USERNAME kind confusable", async () => {
     await member('alice');
     expect(await relay.register(peer('10.3.0.1'), { username: 'AIice', password: strong })).toEqual({
       type: 'INVALID_USERNAME',
@@ -433,7 +449,10 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     await member('grace');
     await database.close();
     await build({ registration: 'closed' });
-    expect(await relay.register(peer(), { username: 'newcomer', password: strong })).toEqual({ type: 'REGISTRATION_CLOSED', reason: expect.stringMatching(/no new accounts/) });
+    expect(await relay.register(peer(), { username: 'newcomer', password: strong })).toEqual({
+      type: 'REGISTRATION_CLOSED',
+      reason: expect.stringMatching(/no new accounts/),
+    });
     expect(await relay.register(peer(), { username: 'newcomer', password: strong, invite: 'anything-at-all' })).toMatchObject({ type: 'REGISTRATION_CLOSED' });
     expect(await relay.login(peer(), { username: 'grace', password: strong })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
   });
@@ -443,13 +462,23 @@ describe('ChatRelay (on a real SQLite store, in-memory fan-out)', () => {
     await build({ registration: 'invite' }, { ...DEFAULT_THROTTLE, inviteFailures: 2 });
     const { token } = await new SqlInviteStore(database).create({ uses: 1, expiresInMs: 60_000 });
     expect(await relay.register(peer(), { username: 'heidi', password: strong })).toEqual({ type: 'INVITE_INVALID', reason: 'missing' });
-    expect(await relay.register(peer(), { username: 'heidi', password: strong, invite: token })).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'heidi', registered: true });
+    expect(await relay.register(peer(), { username: 'heidi', password: strong, invite: token })).toMatchObject({
+      type: 'LOGIN_SUCCESSFUL',
+      username: 'heidi',
+      registered: true,
+    });
 
     const guesser = '10.6.6.6';
     expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: token })).toEqual({ type: 'INVITE_INVALID', reason: 'used' });
-    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: 'guessed-token-000000000' })).toEqual({ type: 'INVITE_INVALID', reason: 'unknown' });
+    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: 'guessed-token-000000000' })).toEqual({
+      type: 'INVITE_INVALID',
+      reason: 'unknown',
+    });
     // Two failures allowed: the third attempt waits, whatever its token.
-    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: 'guessed-token-000000001' })).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: 'guessed-token-000000001' })).toEqual({
+      type: 'RATE_LIMITED',
+      retryAfterMs: expect.any(Number),
+    });
     const fresh = await new SqlInviteStore(database).create({ uses: 1, expiresInMs: 60_000 });
     // Blocked even with a good token, while another address is not.
     expect(await relay.register(peer(guesser), { username: 'ivan', password: strong, invite: fresh.token })).toMatchObject({ type: 'RATE_LIMITED' });

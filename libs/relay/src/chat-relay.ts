@@ -365,7 +365,8 @@ export class ChatRelay {
       // A client that does not read its replies gets no more of them: what
       // waits for it stays within about a page (the slow-consumer bound cuts
       // it off if it stops reading altogether).
-      if ((this.port.unread?.(peer.id) ?? 0) > this.options.historyBytes) return { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_UNREAD };
+      if ((this.port.unread?.(peer.id) ?? 0) > this.options.historyBytes)
+        return { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_UNREAD };
       const waitMs = this.historyWait(username);
       if (waitMs > 0) return { type: 'RATE_LIMITED', retryAfterMs: waitMs, reason: HISTORY_RATE };
       const { beforeSeq, afterSeq } = request;
@@ -415,7 +416,11 @@ export class ChatRelay {
 
   private quotaReply(): SendReply {
     const quotaBytes = this.options.accountQuotaBytes;
-    return { type: 'QUOTA_EXCEEDED', quotaBytes, reason: `this account has stored its quota of ${describeBytes(quotaBytes)} of messages on this server; nothing more can be stored until the operator makes room` };
+    return {
+      type: 'QUOTA_EXCEEDED',
+      quotaBytes,
+      reason: `this account has stored its quota of ${describeBytes(quotaBytes)} of messages on this server; nothing more can be stored until the operator makes room`,
+    };
   }
 
   /** The transport lost the connection (or closed it). Idempotent. */
@@ -531,7 +536,11 @@ export class ChatRelay {
     if (this.atSessionCap(peer, user.username)) return this.sessionCapReply();
     const grant = await this.users.issueSession(user);
     const newest = (): Promise<HistorySlice> => this.messages.slice({ limit: this.options.backlog, maxBytes: this.options.historyBytes });
-    const entered = (await this.backlogTurn(user.username, () => this.enter(peer, user, grant.token, newest))) ?? { type: 'RATE_LIMITED', retryAfterMs: HISTORY_RETRY_MS, reason: HISTORY_BUSY };
+    const entered = (await this.backlogTurn(user.username, () => this.enter(peer, user, grant.token, newest))) ?? {
+      type: 'RATE_LIMITED',
+      retryAfterMs: HISTORY_RETRY_MS,
+      reason: HISTORY_BUSY,
+    };
     if (entered.type !== 'LOGIN_SUCCESSFUL') await this.users.revokeSession(grant.token);
     return entered;
   }
@@ -545,7 +554,11 @@ export class ChatRelay {
 
   private sessionCapReply(): RateLimited {
     const limit = this.options.maxSessionsPerUser;
-    return { type: 'RATE_LIMITED', retryAfterMs: SESSION_CAP_RETRY_MS, reason: `too many sessions: this user is already logged in ${limit} times; log out elsewhere first` };
+    return {
+      type: 'RATE_LIMITED',
+      retryAfterMs: SESSION_CAP_RETRY_MS,
+      reason: `too many sessions: this user is already logged in ${limit} times; log out elsewhere first`,
+    };
   }
 
   /**
@@ -578,7 +591,16 @@ export class ChatRelay {
     const { messages: history, more } = await loadHistory();
     this.chargeHistory(user.username, history);
     const lastSeq = Math.max(history.at(-1)?.seq ?? 0, await this.messages.lastSeq());
-    return { type: 'LOGIN_SUCCESSFUL', username: user.username, session: sessionToken, online: await this.online(), history: history.map(toRelayed), lastSeq, more, ...(await this.pruneMark()) };
+    return {
+      type: 'LOGIN_SUCCESSFUL',
+      username: user.username,
+      session: sessionToken,
+      online: await this.online(),
+      history: history.map(toRelayed),
+      lastSeq,
+      more,
+      ...(await this.pruneMark()),
+    };
   }
 
   /**

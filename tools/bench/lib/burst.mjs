@@ -23,8 +23,18 @@ export async function burstRound(load, { url, clients, auth, server }) {
       firstError: results.find((r) => !r.ok)?.error ?? null,
       allServedMs: round(allServedMs),
       perSec: round(clients / (allServedMs / 1000)),
-      p50Ms: round(percentile(ok.map((r) => r.ms), 50)),
-      p99Ms: round(percentile(ok.map((r) => r.ms), 99)),
+      p50Ms: round(
+        percentile(
+          ok.map((r) => r.ms),
+          50,
+        ),
+      ),
+      p99Ms: round(
+        percentile(
+          ok.map((r) => r.ms),
+          99,
+        ),
+      ),
       historyMessages: ok.length ? Math.min(...ok.map((r) => r.history)) : null,
       replyBytes: ok.length ? Math.max(...ok.map((r) => r.bytes)) : null,
       eventLoopDelayP99Ms: stats?.loopP99Ms ?? null,

@@ -113,13 +113,17 @@ const commands = {
   async connect({ group: name, url, count, localAddresses, auth, concurrency = 50 }) {
     const started = now();
     const clients = group(name);
-    const results = await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
-      const socket = await connectOne(url, localAddresses[i % localAddresses.length]);
-      socket.on('SERVER_TO_CLIENT', onRelayed);
-      clients.push(socket);
-      const request = loginRequest(auth, i);
-      if (request !== undefined) await logIn(socket, request);
-    });
+    const results = await pool(
+      Array.from({ length: count }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        const socket = await connectOne(url, localAddresses[i % localAddresses.length]);
+        socket.on('SERVER_TO_CLIENT', onRelayed);
+        clients.push(socket);
+        const request = loginRequest(auth, i);
+        if (request !== undefined) await logIn(socket, request);
+      },
+    );
     const failed = results.filter((r) => !r.ok);
     return { connected: clients.length, failed: failed.length, firstError: failed[0]?.error, ms: now() - started };
   },

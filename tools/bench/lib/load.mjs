@@ -104,7 +104,10 @@ export class LoadGenerator {
   /** Every connected client logs in at the same instant; returns per-client results. */
   async burst(group, auth) {
     const at = now() + 300; // time for the command to reach both workers
-    const replies = await this.call('burst', this.#slices(group, auth).map((slice) => ({ group, auth: slice, at })));
+    const replies = await this.call(
+      'burst',
+      this.#slices(group, auth).map((slice) => ({ group, auth: slice, at })),
+    );
     return replies.flatMap((r) => r.results);
   }
 

@@ -20,4 +20,3 @@ export const accountsFor = (connections) => Math.ceil(connections / 10);
  */
 export const authFor = (kind, seed, count) =>
   kind === 'enigma' ? { kind: 'resume', tokens: seed.sessions } : { kind: 'login', usernames: Array(count).fill('bench'), password: PASSWORD };
-

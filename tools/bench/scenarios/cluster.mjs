@@ -44,7 +44,9 @@ async function measure({ nodes, pgUrl, redisUrl, database, clients, rates, durat
         step = await runStep(load, cluster, { stepId: ++stepId, rate, durationMs, clients, quietWaitMs, drainMs, p99LimitMs: P99_LIMIT_MS });
         steps.push(step);
       }
-      log(`cluster ${nodes} node(s) ${step.rate}/s: ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ${step.delivered}/${step.expected}, cpu: servers ${step.serverCpuCores} load ${step.loadCpuCores}${step.sustained ? '' : '  <- not sustained'}`);
+      log(
+        `cluster ${nodes} node(s) ${step.rate}/s: ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ${step.delivered}/${step.expected}, cpu: servers ${step.serverCpuCores} load ${step.loadCpuCores}${step.sustained ? '' : '  <- not sustained'}`,
+      );
       if (!step.sustained) break;
     }
   } finally {
@@ -55,7 +57,16 @@ async function measure({ nodes, pgUrl, redisUrl, database, clients, rates, durat
   }
   const best = steps.filter((s) => s.sustained).pop();
   const pick = best ?? steps[0];
-  return { nodes, sustained: Boolean(best), sendRate: pick?.rate ?? null, deliveriesPerSec: best?.deliveriesPerSec ?? 0, p50Ms: pick?.p50Ms ?? null, p99Ms: pick?.p99Ms ?? null, serverCpuUsPerDelivery: pick?.serverCpuUsPerDelivery ?? null, steps };
+  return {
+    nodes,
+    sustained: Boolean(best),
+    sendRate: pick?.rate ?? null,
+    deliveriesPerSec: best?.deliveriesPerSec ?? 0,
+    p50Ms: pick?.p50Ms ?? null,
+    p99Ms: pick?.p99Ms ?? null,
+    serverCpuUsPerDelivery: pick?.serverCpuUsPerDelivery ?? null,
+    steps,
+  };
 }
 
 export async function cluster({ quick, quietWaitMs }) {
@@ -75,7 +86,14 @@ export async function cluster({ quick, quietWaitMs }) {
     const common = { pgUrl: postgres.url, redisUrl: redis.url, clients, rates, durationMs, drainMs, quietWaitMs };
     const oneNode = await measure({ ...common, nodes: 1, database: 'bench_one' });
     const twoNodes = await measure({ ...common, nodes: 2, database: 'bench_two' });
-    return { clients, durationMsPerStep: durationMs, p99LimitMs: P99_LIMIT_MS, oneNode, twoNodes, ratio: ratio(twoNodes.deliveriesPerSec, oneNode.deliveriesPerSec) };
+    return {
+      clients,
+      durationMsPerStep: durationMs,
+      p99LimitMs: P99_LIMIT_MS,
+      oneNode,
+      twoNodes,
+      ratio: ratio(twoNodes.deliveriesPerSec, oneNode.deliveriesPerSec),
+    };
   } finally {
     await redis.stop();
     await postgres?.stop();

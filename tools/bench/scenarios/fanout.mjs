@@ -37,7 +37,11 @@ export async function runStep(load, server, { stepId, rate, durationMs, clients,
   const groups = server.groups ?? [server.kind];
   const perGroup = share / groups.length;
   const sendReplies = (
-    await Promise.all(groups.map((group) => load.call('send', { group, stepId, rate: perGroup, durationMs, at, senders: Math.max(1, Math.ceil(perGroup / PER_SENDER_RATE)), payloadBytes })))
+    await Promise.all(
+      groups.map((group) =>
+        load.call('send', { group, stepId, rate: perGroup, durationMs, at, senders: Math.max(1, Math.ceil(perGroup / PER_SENDER_RATE)), payloadBytes }),
+      ),
+    )
   ).flat();
   const sent = sendReplies.reduce((a, r) => a + r.sent, 0);
   // Drain: wait until every client has every frame, or drainMs have passed.
@@ -86,7 +90,9 @@ export async function fanout({ quick, quietWaitMs }) {
   const drainMs = quick ? 1500 : 3000;
   // Steps in deliveries/s (rate x clients), so both sizes probe the same load;
   // doubling finds the region fast, bisection then narrows it.
-  const rates = (quick ? [5000, 10_000, 20_000, 40_000, 80_000, 160_000] : [2500, 5000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000]).map((d) => d / clients);
+  const rates = (quick ? [5000, 10_000, 20_000, 40_000, 80_000, 160_000] : [2500, 5000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000]).map(
+    (d) => d / clients,
+  );
   // Three bisections in a full run: near 25 frames/s a step of 5 is 20% of
   // the rate, too coarse for a goal of 0.85x; after three it is ~1.25 (5%).
   const refinements = quick ? 1 : 3;
@@ -143,7 +149,9 @@ export async function fanout({ quick, quietWaitMs }) {
           step.attempt = tries + 1;
           step.disturbed = !step.sustained && step.otherCpuCores > 0.5;
           state[kind].steps.push(step);
-          log(`fanout round ${roundIndex + 1} ${kind} ${step.rate}/s: ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ${step.delivered}/${step.expected}, cpu: server ${step.serverCpuCores} load ${step.loadCpuCores} other ${step.otherCpuCores}${step.sustained ? '' : step.disturbed ? '  <- not sustained (disturbed)' : '  <- not sustained'}`);
+          log(
+            `fanout round ${roundIndex + 1} ${kind} ${step.rate}/s: ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ${step.delivered}/${step.expected}, cpu: server ${step.serverCpuCores} load ${step.loadCpuCores} other ${step.otherCpuCores}${step.sustained ? '' : step.disturbed ? '  <- not sustained (disturbed)' : '  <- not sustained'}`,
+          );
           if (step.sustained || (!step.disturbed && ++undisturbedFailures >= failuresToStop)) break;
         }
         if (step.sustained) search[kind].good = step;
@@ -181,7 +189,15 @@ export async function fanout({ quick, quietWaitMs }) {
     const ranked = roundResults.map((r) => r[kind]).sort((a, b) => (a.good?.deliveriesPerSec ?? 0) - (b.good?.deliveriesPerSec ?? 0));
     const { good, bad } = ranked[Math.floor((ranked.length - 1) / 2)] ?? {};
     // Why the search stopped: an honest "we could not tell" when the machine was busy.
-    const stoppedBy = !bad ? 'highest step held' : bad.disturbed ? `other load on the machine (${bad.otherCpuCores} cores) at ${bad.rate}/s: ceiling uncertain` : bad.delivered < 0.99 * bad.expected ? `deliveries fell behind at ${bad.rate}/s` : bad.accepted !== bad.sent ? `frames refused at ${bad.rate}/s` : `p99 ${bad.p99Ms} ms at ${bad.rate}/s`;
+    const stoppedBy = !bad
+      ? 'highest step held'
+      : bad.disturbed
+        ? `other load on the machine (${bad.otherCpuCores} cores) at ${bad.rate}/s: ceiling uncertain`
+        : bad.delivered < 0.99 * bad.expected
+          ? `deliveries fell behind at ${bad.rate}/s`
+          : bad.accepted !== bad.sent
+            ? `frames refused at ${bad.rate}/s`
+            : `p99 ${bad.p99Ms} ms at ${bad.rate}/s`;
     const bestRateByRound = roundResults.map((r) => r[kind].good?.rate ?? 0);
     results[kind] = { best: good ?? null, bestRateByRound, stoppedBy, disturbedSteps: steps.filter((s) => s.disturbed).length, connectMs, steps };
   }

@@ -85,8 +85,14 @@ export async function fernet({ quick }) {
       pythonEncryptPerSec: med('python', size, 'encrypt'),
       pythonDecryptPerSec: med('python', size, 'decrypt'),
     };
-    figures.ratioVsPython = { encrypt: ratio(figures.encryptPerSec, figures.pythonEncryptPerSec), decrypt: ratio(figures.decryptPerSec, figures.pythonDecryptPerSec) };
-    figures.ratioVsNpmFernet = { encrypt: ratio(figures.encryptPerSec, figures.npmFernetEncryptPerSec), decrypt: ratio(figures.decryptPerSec, figures.npmFernetDecryptPerSec) };
+    figures.ratioVsPython = {
+      encrypt: ratio(figures.encryptPerSec, figures.pythonEncryptPerSec),
+      decrypt: ratio(figures.decryptPerSec, figures.pythonDecryptPerSec),
+    };
+    figures.ratioVsNpmFernet = {
+      encrypt: ratio(figures.encryptPerSec, figures.npmFernetEncryptPerSec),
+      decrypt: ratio(figures.decryptPerSec, figures.npmFernetDecryptPerSec),
+    };
     bySize[size] = figures;
   }
   const ratios = SIZES.flatMap((size) => [bySize[size].ratioVsPython.encrypt, bySize[size].ratioVsPython.decrypt]);
@@ -98,6 +104,8 @@ export async function fernet({ quick }) {
     bySize,
     rounds,
     secondsPerMeasurement: seconds,
-    python: python.python ? { executable: python.python, version: python.version, cryptography: python.cryptography } : { executable: null, reason: python.reason },
+    python: python.python
+      ? { executable: python.python, version: python.version, cryptography: python.cryptography }
+      : { executable: null, reason: python.reason },
   };
 }

@@ -28,7 +28,9 @@ export async function history({ quick }) {
       for (const [name, auth] of Object.entries(auths)) {
         await waitForQuietMachine({ maxWaitMs: quick ? 1000 : 3000 });
         const sample = await burstRound(load, { url: server.url, clients, auth, server });
-        log(`history ${name}: ${sample.ok}/${clients} served in ${sample.allServedMs} ms, ${sample.historyMessages} messages each, reply ${sample.replyBytes} B`);
+        log(
+          `history ${name}: ${sample.ok}/${clients} served in ${sample.allServedMs} ms, ${sample.historyMessages} messages each, reply ${sample.replyBytes} B`,
+        );
         runs[name].push(sample);
       }
     }

@@ -23,8 +23,15 @@ export async function loginBurst({ quick }) {
   try {
     for (let i = 0; i < rounds; i++) {
       await waitForQuietMachine({ maxWaitMs: quick ? 1000 : 3000 });
-      const sample = await burstRound(load, { url: server.url, clients: logins, auth: { kind: 'login', usernames: seed.usernames, password: PASSWORD }, server });
-      log(`login burst: ${sample.ok}/${logins} in ${sample.allServedMs} ms (${sample.perSec}/s), loop p99 ${sample.eventLoopDelayP99Ms} ms, max ${sample.eventLoopDelayMaxMs} ms`);
+      const sample = await burstRound(load, {
+        url: server.url,
+        clients: logins,
+        auth: { kind: 'login', usernames: seed.usernames, password: PASSWORD },
+        server,
+      });
+      log(
+        `login burst: ${sample.ok}/${logins} in ${sample.allServedMs} ms (${sample.perSec}/s), loop p99 ${sample.eventLoopDelayP99Ms} ms, max ${sample.eventLoopDelayMaxMs} ms`,
+      );
       samples.push(sample);
     }
   } finally {

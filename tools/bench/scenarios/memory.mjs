@@ -34,7 +34,9 @@ async function measure(kind, connections, settleMs) {
       heapBytesPerConnection: held > 0 ? Math.round((after.heapBytes - before.heapBytes) / held) : null,
       procRssBytesPerConnection: held > 0 ? Math.round((vmAfter - vmBefore) / held) : null,
     };
-    log(`memory ${kind} ${connections}: ${result.connected} held (${result.failed} failed) in ${Math.round(connection.ms)} ms; ${result.bytesPerConnection} B RSS, ${result.heapBytesPerConnection} B heap per connection`);
+    log(
+      `memory ${kind} ${connections}: ${result.connected} held (${result.failed} failed) in ${Math.round(connection.ms)} ms; ${result.bytesPerConnection} B RSS, ${result.heapBytesPerConnection} B heap per connection`,
+    );
     return result;
   } catch (error) {
     log(`memory ${kind} ${connections}: failed: ${error.message}`);
@@ -54,7 +56,9 @@ export async function memory({ quick }) {
     const row = { connections };
     // Long enough for the server's allocations to settle and a GC or two to run.
     // bare ws only at the smaller size: it is the floor, not the comparison, and time is short.
-    for (const kind of KINDS) row[kind] = kind === 'ws' && connections > 1000 ? { connections, skipped: true, bytesPerConnection: null } : await measure(kind, connections, quick ? 1500 : 3000);
+    for (const kind of KINDS)
+      row[kind] =
+        kind === 'ws' && connections > 1000 ? { connections, skipped: true, bytesPerConnection: null } : await measure(kind, connections, quick ? 1500 : 3000);
     row.ratio = ratio(row.enigma.bytesPerConnection, row.socketio.bytesPerConnection);
     row.heapRatio = ratio(row.enigma.heapBytesPerConnection, row.socketio.heapBytesPerConnection);
     runs.push(row);

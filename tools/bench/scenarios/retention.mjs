@@ -88,8 +88,21 @@ export async function retention({ quick, quietWaitMs }) {
           const step = await runStep(load, server, { stepId: (++stepId % 250) + 1, rate, durationMs, clients, drainMs, p99LimitMs: Infinity });
           const stats = await server.stats();
           const status = await retentionStatus(server);
-          steps.push({ loopP99Ms: stats.loopP99Ms, loopMaxMs: stats.loopMaxMs, p50Ms: step.p50Ms, p99Ms: step.p99Ms, maxMs: step.maxMs, delivered: step.delivered, expected: step.expected, otherCpuCores: step.otherCpuCores, pruningAtEnd: status.pruning, removedAtEnd: status.removed });
-          log(`retention ${name} step ${i + 1}: event loop p99 ${stats.loopP99Ms} ms, max ${stats.loopMaxMs} ms; send->receive p99 ${step.p99Ms} ms; ${status.pruning ? 'pruning' : 'idle'}, ${status.removed} removed`);
+          steps.push({
+            loopP99Ms: stats.loopP99Ms,
+            loopMaxMs: stats.loopMaxMs,
+            p50Ms: step.p50Ms,
+            p99Ms: step.p99Ms,
+            maxMs: step.maxMs,
+            delivered: step.delivered,
+            expected: step.expected,
+            otherCpuCores: step.otherCpuCores,
+            pruningAtEnd: status.pruning,
+            removedAtEnd: status.removed,
+          });
+          log(
+            `retention ${name} step ${i + 1}: event loop p99 ${stats.loopP99Ms} ms, max ${stats.loopMaxMs} ms; send->receive p99 ${step.p99Ms} ms; ${status.pruning ? 'pruning' : 'idle'}, ${status.removed} removed`,
+          );
           // The baseline runs 8 steps; pruning runs until the backlog is gone.
           if (name === 'baseline' ? i + 1 >= 8 : !status.pruning) break;
         }

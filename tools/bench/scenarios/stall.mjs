@@ -31,20 +31,38 @@ export async function stall({ quick, quietWaitMs }) {
   const load = new LoadGenerator(2);
   let server;
   try {
-    server = await startServer('enigma', { dataDir: seed.dataDir, args: ['--max-buffered-bytes', String(MAX_BUFFERED_BYTES), '--ping-interval', '60000', '--ping-timeout', '60000'] });
+    server = await startServer('enigma', {
+      dataDir: seed.dataDir,
+      args: ['--max-buffered-bytes', String(MAX_BUFFERED_BYTES), '--ping-interval', '60000', '--ping-timeout', '60000'],
+    });
     const connection = await load.connectAll('enigma', server.url, clients, { kind: 'resume', tokens: seed.sessions });
     log(`stall: ${clients} clients logged in in ${Math.round(connection.ms)} ms`);
-    const step = (stepId, receivers) => runStep(load, server, { stepId, rate: RATE, durationMs, clients: receivers, quietWaitMs, drainMs, payloadBytes: PAYLOAD_BYTES });
+    const step = (stepId, receivers) =>
+      runStep(load, server, { stepId, rate: RATE, durationMs, clients: receivers, quietWaitMs, drainMs, payloadBytes: PAYLOAD_BYTES });
     await runStep(load, server, { stepId: 1, rate: RATE, durationMs: 1000, clients, payloadBytes: PAYLOAD_BYTES }); // warm-up
     const baseline = await step(2, clients);
-    log(`stall baseline: p50 ${baseline.p50Ms} ms, p99 ${baseline.p99Ms} ms, ${baseline.deliveriesPerSec} deliveries/s, ${baseline.delivered}/${baseline.expected}`);
+    log(
+      `stall baseline: p50 ${baseline.p50Ms} ms, p99 ${baseline.p99Ms} ms, ${baseline.deliveriesPerSec} deliveries/s, ${baseline.delivered}/${baseline.expected}`,
+    );
     // Each worker stalls the last of its clients (the senders are its first).
-    await load.call('stall', split(stalled, load.size).map((count) => ({ group: 'enigma', count })));
+    await load.call(
+      'stall',
+      split(stalled, load.size).map((count) => ({ group: 'enigma', count })),
+    );
     const withStalled = await step(3, clients - stalled);
     const resumed = await load.call('resume', { group: 'enigma' });
     const stalledDisconnected = resumed.reduce((a, r) => a + r.disconnected, 0);
-    log(`stall with ${stalled} stalled: p50 ${withStalled.p50Ms} ms, p99 ${withStalled.p99Ms} ms, ${withStalled.deliveriesPerSec} deliveries/s, ${withStalled.delivered}/${withStalled.expected}; ${stalledDisconnected} stalled clients disconnected`);
-    const figures = (s) => ({ p50Ms: s.p50Ms, p99Ms: s.p99Ms, deliveriesPerSec: s.deliveriesPerSec, delivered: s.delivered, expected: s.expected, otherCpuCores: s.otherCpuCores });
+    log(
+      `stall with ${stalled} stalled: p50 ${withStalled.p50Ms} ms, p99 ${withStalled.p99Ms} ms, ${withStalled.deliveriesPerSec} deliveries/s, ${withStalled.delivered}/${withStalled.expected}; ${stalledDisconnected} stalled clients disconnected`,
+    );
+    const figures = (s) => ({
+      p50Ms: s.p50Ms,
+      p99Ms: s.p99Ms,
+      deliveriesPerSec: s.deliveriesPerSec,
+      delivered: s.delivered,
+      expected: s.expected,
+      otherCpuCores: s.otherCpuCores,
+    });
     return {
       clients,
       stalled,

@@ -33,7 +33,9 @@ http.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${h
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() === 'stats') {
     const m = process.memoryUsage();
-    console.log(`stats: event loop delay p50 ${loop.percentile(50) / 1e6} ms, p99 ${loop.percentile(99) / 1e6} ms, max ${loop.max / 1e6} ms; rss ${m.rss} B; heap ${m.heapUsed} B; sessions ${io.engine.clientsCount}`);
+    console.log(
+      `stats: event loop delay p50 ${loop.percentile(50) / 1e6} ms, p99 ${loop.percentile(99) / 1e6} ms, max ${loop.max / 1e6} ms; rss ${m.rss} B; heap ${m.heapUsed} B; sessions ${io.engine.clientsCount}`,
+    );
     loop.reset();
   }
   if (line.trim() === 'exit') process.exit(0);

@@ -17,7 +17,10 @@ export function readServerField(input: string): { url: string; fingerprint?: str
   return { url: url.origin };
 }
 
-const INVITE_ERRORS = { missing: 'inviteMissing', unknown: 'inviteUnknown', used: 'inviteUsed', expired: 'inviteExpired' } as const satisfies Record<InviteProblem, UiErrorCode>;
+const INVITE_ERRORS = { missing: 'inviteMissing', unknown: 'inviteUnknown', used: 'inviteUsed', expired: 'inviteExpired' } as const satisfies Record<
+  InviteProblem,
+  UiErrorCode
+>;
 
 function replyError(reply: LoginReply | RegisterReply, registering: boolean): UiError | undefined {
   switch (reply.type) {

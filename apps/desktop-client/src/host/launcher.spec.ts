@@ -19,7 +19,12 @@ describe('browserCandidates', () => {
 
   it('should look under Program Files and LocalAppData on Windows', () => {
     const found = browserCandidates('win32', { PROGRAMFILES: 'C:\\Program Files', LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' });
-    expect(found).toEqual(expect.arrayContaining(['C:\\Program Files\\Microsoft\\Edge\\Application\\msedge.exe', 'C:\\Users\\u\\AppData\\Local\\Google\\Chrome\\Application\\chrome.exe']));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'C:\\Program Files\\Microsoft\\Edge\\Application\\msedge.exe',
+        'C:\\Users\\u\\AppData\\Local\\Google\\Chrome\\Application\\chrome.exe',
+      ]),
+    );
   });
 
   it('should pick the first candidate that exists and is executable', () => {

@@ -12,7 +12,12 @@ export function browserCandidates(platform: NodeJS.Platform = process.platform, 
   }
   if (platform === 'win32') {
     const roots = [env['PROGRAMFILES'], env['PROGRAMFILES(X86)'], env['LOCALAPPDATA']].filter((root): root is string => root !== undefined);
-    const apps = ['Google\\Chrome\\Application\\chrome.exe', 'Microsoft\\Edge\\Application\\msedge.exe', 'BraveSoftware\\Brave-Browser\\Application\\brave.exe', 'Chromium\\Application\\chrome.exe'];
+    const apps = [
+      'Google\\Chrome\\Application\\chrome.exe',
+      'Microsoft\\Edge\\Application\\msedge.exe',
+      'BraveSoftware\\Brave-Browser\\Application\\brave.exe',
+      'Chromium\\Application\\chrome.exe',
+    ];
     return roots.flatMap((root) => apps.map((app) => path.win32.join(root, app)));
   }
   const names = ['google-chrome', 'google-chrome-stable', 'chromium', 'chromium-browser', 'microsoft-edge', 'microsoft-edge-stable', 'brave-browser', 'brave'];
@@ -93,13 +98,23 @@ export function openAppWindow(url: string, userDataDir: string, extraArgs: strin
     const asRoot = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
     const child: ChildProcess = spawn(
       browser,
-      [`--app=${url}`, `--user-data-dir=${userDataDir}`, '--no-first-run', '--no-default-browser-check', '--disable-background-networking', ...asRoot, ...extraArgs],
+      [
+        `--app=${url}`,
+        `--user-data-dir=${userDataDir}`,
+        '--no-first-run',
+        '--no-default-browser-check',
+        '--disable-background-networking',
+        ...asRoot,
+        ...extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     const closed = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     return { kind: 'app', closed, close: () => void child.kill() };
   }
   const opener = process.platform === 'darwin' ? ['open', url] : process.platform === 'win32' ? ['cmd', '/c', 'start', '""', url] : ['xdg-open', url];
-  spawn(opener[0]!, opener.slice(1), { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+  spawn(opener[0]!, opener.slice(1), { stdio: 'ignore', detached: true })
+    .on('error', () => undefined)
+    .unref();
   return { kind: 'default-browser', closed: new Promise<void>(() => undefined), close: () => undefined };
 }

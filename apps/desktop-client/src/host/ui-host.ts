@@ -74,7 +74,12 @@ export class UiHost {
     const host = new UiHost(http, path.resolve(staticDir));
     http.on('request', (request, response) => void host.handle(request, response));
     http.on('upgrade', (request, socket, head) => {
-      if (!host.ownHost(request) || request.url !== '/bridge' || request.headers.origin !== host.origin || !sameSecret(offeredSession(request), host.#sessionSecret)) {
+      if (
+        !host.ownHost(request) ||
+        request.url !== '/bridge' ||
+        request.headers.origin !== host.origin ||
+        !sameSecret(offeredSession(request), host.#sessionSecret)
+      ) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
         return;
       }
@@ -148,7 +153,9 @@ export class UiHost {
     request.resume();
     const token = request.headers[LAUNCH_HEADER];
     if (request.headers.origin !== this.origin || typeof token !== 'string' || this.#launchTokenUsed || !sameSecret(token, this.#launchToken)) {
-      response.writeHead(403, { ...baseHeaders, 'content-type': 'text/plain; charset=utf-8' }).end('This launch link is not valid or was already used. Start Enigma again to get a new one.\n');
+      response
+        .writeHead(403, { ...baseHeaders, 'content-type': 'text/plain; charset=utf-8' })
+        .end('This launch link is not valid or was already used. Start Enigma again to get a new one.\n');
       return;
     }
     this.#launchTokenUsed = true;

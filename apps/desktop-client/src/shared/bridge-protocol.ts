@@ -75,9 +75,7 @@ export interface AppSnapshot {
   locale: string;
 }
 
-export type UiReply =
-  | { id: number; ok: true; result?: unknown }
-  | { id: number; ok: false; error: UiError };
+export type UiReply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: UiError };
 
 /** What the host pushes to the UI. */
 export type HostEvent =

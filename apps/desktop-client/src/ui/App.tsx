@@ -22,16 +22,19 @@ export function App(): ReactElement {
   const t = strings[locale];
 
   useEffect(() => {
-    void bridge.ready.then(async () => {
-      const initial = await bridge.request<AppSnapshot>({ op: 'state' });
-      setSnapshot(initial);
-      setLocale((current) => (navigator.languages.length > 0 ? current : pickLocale([initial.locale])));
-      setTimeline(initial.messages.map((line) => ({ kind: 'message', line })));
-      setOnline(initial.online);
-      setState(initial.state);
-      setLoggedIn(initial.loggedIn);
-      setUsername(initial.username);
-    }, () => undefined); // no bridge: the constructor's onClosed shows why
+    void bridge.ready.then(
+      async () => {
+        const initial = await bridge.request<AppSnapshot>({ op: 'state' });
+        setSnapshot(initial);
+        setLocale((current) => (navigator.languages.length > 0 ? current : pickLocale([initial.locale])));
+        setTimeline(initial.messages.map((line) => ({ kind: 'message', line })));
+        setOnline(initial.online);
+        setState(initial.state);
+        setLoggedIn(initial.loggedIn);
+        setUsername(initial.username);
+      },
+      () => undefined,
+    ); // no bridge: the constructor's onClosed shows why
     return bridge.onEvent((event: HostEvent) => {
       switch (event.event) {
         case 'message':

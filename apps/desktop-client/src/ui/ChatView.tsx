@@ -5,7 +5,6 @@ import type { Locale, Strings } from './i18n.js';
 import { describeError } from './LoginView.js';
 import type { TimelineItem } from './timeline.js';
 
-
 interface Props {
   bridge: Bridge;
   t: Strings;

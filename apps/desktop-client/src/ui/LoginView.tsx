@@ -120,7 +120,15 @@ export function LoginView({ bridge, t, initial, expired, onLoggedIn }: Props): R
         {errorFor('username')}
         <label>
           {t.password}
-          <input name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete={joining ? 'new-password' : 'current-password'} maxLength={1024} required />
+          <input
+            name="password"
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete={joining ? 'new-password' : 'current-password'}
+            maxLength={1024}
+            required
+          />
         </label>
         {errorFor('password')}
         <label>

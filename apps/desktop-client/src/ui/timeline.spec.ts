@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { appendToTimeline, MAX_TIMELINE_ITEMS, type TimelineItem } from './timeline.js';
 
-const message = (n: number): TimelineItem => ({ kind: 'message', line: { id: `id-${n}`, seq: n, from: 'алиса', ts: n, text: `сообщение ${n}`, locked: false, own: false } });
+const message = (n: number): TimelineItem => ({
+  kind: 'message',
+  line: { id: `id-${n}`, seq: n, from: 'алиса', ts: n, text: `сообщение ${n}`, locked: false, own: false },
+});
 
 describe(appendToTimeline, () => {
   it('should show someone who reconnects in a loop as one line, not one per join and leave', () => {

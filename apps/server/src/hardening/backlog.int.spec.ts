@@ -75,7 +75,7 @@ function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   const result = async <T>(from: number): Promise<T> => JSON.parse((await attacker!.waitFor(/^\{.*\}$/, from))[0]) as T;
 
   beforeAll(async () => {
-    if (process.platform !== 'linux') console.warn('SKIPPED: the backlog attack test reads the server\'s memory from /proc (Linux only)');
+    if (process.platform !== 'linux') console.warn("SKIPPED: the backlog attack test reads the server's memory from /proc (Linux only)");
     dir = await mkdtemp(path.join(tmpdir(), 'enigma-backlog-'));
     server = await startServerProcess(dir, ['--no-tls', '--account-quota', '24MiB', '--max-sessions-per-user', '64', '--login-timeout', '600000']);
   }, 60_000);
@@ -99,7 +99,15 @@ function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
     // The attacker runs in a process of its own (its parsing must not slow alice's client here).
     const framesFile = path.join(dir, 'frames.txt');
     await writeFile(framesFile, Array.from({ length: Math.ceil(QUOTA_BYTES / bigFrame(0).length) + 40 }, (_, n) => bigFrame(n)).join('\n'));
-    attacker = runProcess(process.execPath, [attackerEntry, server.url, registered.session!, String(ATTACK_SOCKETS), String(NON_READERS), String(REQUESTS_PER_SOCKET), framesFile]);
+    attacker = runProcess(process.execPath, [
+      attackerEntry,
+      server.url,
+      registered.session!,
+      String(ATTACK_SOCKETS),
+      String(NON_READERS),
+      String(REQUESTS_PER_SOCKET),
+      framesFile,
+    ]);
     expect(await result(0)).toEqual({ ready: ATTACK_SOCKETS });
 
     // 1. The hog fills the backlog with the largest frames, at the flood limit, until the quota answers.
@@ -117,7 +125,11 @@ function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
     attacker.command('attack');
     await pause(100); // the flood is under way
     const started = performance.now();
-    const login = await within(1000, call(aliceAgain, 'LOGIN_ATTEMPTING', { username: 'alice', password: strongPassword }), "another user's login during the attack");
+    const login = await within(
+      1000,
+      call(aliceAgain, 'LOGIN_ATTEMPTING', { username: 'alice', password: strongPassword }),
+      "another user's login during the attack",
+    );
     const loginMs = Math.round(performance.now() - started);
     expect(login).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: 'alice' });
     expect(await call(aliceAgain, 'CLIENT_TO_SERVER', frameOf(key, 'still here'))).toMatchObject({ type: 'ACCEPTED', seq: filled.accepted + 1 });
@@ -128,11 +140,16 @@ function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
     expect(attacked.maxPageBytes).toBeLessThanOrEqual(MAX_HISTORY_BYTES);
     expect(attacked.allMore).toBe(true);
     // What went beyond the queues was told why at once.
-    for (const reason of Object.keys(attacked.refusals)) expect(reason).toMatch(/^RATE_LIMITED: (too many history requests|earlier replies are still unread|this account is reading history faster|reconnecting too often)/);
+    for (const reason of Object.keys(attacked.refusals))
+      expect(reason).toMatch(
+        /^RATE_LIMITED: (too many history requests|earlier replies are still unread|this account is reading history faster|reconnecting too often)/,
+      );
 
     // 3. The server is alive, its memory stayed bounded, and it still serves.
     const peak = await statusField(pid, 'VmHWM');
-    console.log(`backlog attack: ${filled.accepted} frames of ${frameBytes} B stored (quota ${QUOTA_BYTES} B); ${JSON.stringify(attacked)}; alice's login ${loginMs} ms; server peak RSS ${Math.round(peak / 1e6)} MB`);
+    console.log(
+      `backlog attack: ${filled.accepted} frames of ${frameBytes} B stored (quota ${QUOTA_BYTES} B); ${JSON.stringify(attacked)}; alice's login ${loginMs} ms; server peak RSS ${Math.round(peak / 1e6)} MB`,
+    );
     expect(server.program.child.exitCode).toBeNull();
     expect(peak).toBeLessThan(MAX_RSS_BYTES);
     attacker.command('stop');

@@ -9,7 +9,15 @@ import { connectFrom } from '../testing/hostile.js';
 type Reply = { type: string; retryAfterMs?: number; reason?: string };
 
 // Short windows, so that "after the window" comes within the test.
-const throttle = { accountFailures: 5, addressFailures: 20, failureWindowSeconds: 2, baseBlockSeconds: 2, maxBlockSeconds: 4, registrations: 5, registrationWindowSeconds: 3600 };
+const throttle = {
+  accountFailures: 5,
+  addressFailures: 20,
+  failureWindowSeconds: 2,
+  baseBlockSeconds: 2,
+  maxBlockSeconds: 4,
+  registrations: 5,
+  registrationWindowSeconds: 3600,
+};
 
 /** Sends all requests at once (pipelined on each socket) and tallies the reply types. */
 async function tally(requests: Array<Promise<Reply>>): Promise<Record<string, number>> {
@@ -45,7 +53,11 @@ describe('brute force against a real server', () => {
   it('should check only a handful of 1,000 guesses at one account from 10 addresses, and let the real password in after the window', async () => {
     const attackers = await Promise.all(Array.from({ length: 10 }, (_, i) => from(`127.0.0.${50 + i}`)));
     const started = Date.now();
-    const counts = await tally(attackers.flatMap((socket, a) => Array.from({ length: 100 }, (_, g) => call<Reply>(socket, 'LOGIN_ATTEMPTING', { username: 'victim', password: `guess-${a}-${g}-hunter2` }))));
+    const counts = await tally(
+      attackers.flatMap((socket, a) =>
+        Array.from({ length: 100 }, (_, g) => call<Reply>(socket, 'LOGIN_ATTEMPTING', { username: 'victim', password: `guess-${a}-${g}-hunter2` })),
+      ),
+    );
     const elapsedMs = Date.now() - started;
     const checked = counts['INVALID_PASSWORD'] ?? 0;
     console.log(`1000 guesses in ${elapsedMs} ms: ${checked} checked, ${counts['RATE_LIMITED'] ?? 0} RATE_LIMITED`);
@@ -72,7 +84,9 @@ describe('brute force against a real server', () => {
 
   it('should stop one address guessing across many accounts after its own limit', async () => {
     const sprayer = await from('127.0.0.80');
-    const counts = await tally(Array.from({ length: 200 }, (_, i) => call<Reply>(sprayer, 'LOGIN_ATTEMPTING', { username: `user${i}`, password: 'Winter2024!' })));
+    const counts = await tally(
+      Array.from({ length: 200 }, (_, i) => call<Reply>(sprayer, 'LOGIN_ATTEMPTING', { username: `user${i}`, password: 'Winter2024!' })),
+    );
     const checked = counts['INVALID_USERNAME'] ?? 0;
     console.log(`200 guesses at 200 accounts from one address: ${checked} checked, ${counts['RATE_LIMITED'] ?? 0} RATE_LIMITED`);
     expect(Object.keys(counts).sort()).toEqual(['INVALID_USERNAME', 'RATE_LIMITED']);
@@ -83,7 +97,9 @@ describe('brute force against a real server', () => {
 
   it('should register only the allowed number of accounts from one address, and still let another address register', async () => {
     const flooder = await from('127.0.0.90');
-    const counts = await tally(Array.from({ length: 40 }, (_, i) => call<Reply>(flooder, 'REGISTER_CLIENT_', { username: `bot${i}`, password: strongPassword })));
+    const counts = await tally(
+      Array.from({ length: 40 }, (_, i) => call<Reply>(flooder, 'REGISTER_CLIENT_', { username: `bot${i}`, password: strongPassword })),
+    );
     expect(counts).toEqual({ LOGIN_SUCCESSFUL: throttle.registrations, RATE_LIMITED: 40 - throttle.registrations });
     expect((await target.server.users.list()).filter((u) => u.username.startsWith('bot'))).toHaveLength(throttle.registrations);
     const neighbour = await from('127.0.0.91');

@@ -54,19 +54,64 @@ const INTERNAL_ERROR = 'the server could not handle this request; try again';
 // ---------------------------------------------------------------- generators
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
-const nastyChar = fc.oneof(fc.constantFrom('\u0000', '\u001f', '"', '\\', '\u2028', '\u2029', '\ufeff', '\ufffd', '\u202e', '%', '$', '{', '\n'), loneSurrogate, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
+const nastyChar = fc.oneof(
+  fc.constantFrom('\u0000', '\u001f', '"', '\\', '\u2028', '\u2029', '\ufeff', '\ufffd', '\u202e', '%', '$', '{', '\n'),
+  loneSurrogate,
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+);
 const nastyString = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 24 }) },
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }) },
   { weight: 3, arbitrary: fc.string({ unit: nastyChar, maxLength: 24 }) },
-  { weight: 3, arbitrary: fc.constantFrom('', ' ', 'alice', 'ALICE', 'fuzz0', 'null', '__proto__', 'constructor', 'toString', '0', 'NaN', '[]', "' OR 1=1 --", '../../etc/passwd', '%s%n', 'Привет', '🔥'.repeat(5)) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      'alice',
+      'ALICE',
+      'fuzz0',
+      'null',
+      '__proto__',
+      'constructor',
+      'toString',
+      '0',
+      'NaN',
+      '[]',
+      "' OR 1=1 --",
+      '../../etc/passwd',
+      '%s%n',
+      'Привет',
+      '🔥'.repeat(5),
+    ),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 1500 }).map((n) => 'A'.repeat(n)) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }).map((n) => '\ud800'.repeat(n)) },
 );
-const nastyNumber = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, -1, 1, 1.5, 499, 500, 501, 2 ** 31, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 1e308, -1e308));
+const nastyNumber = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(0, -0, -1, 1, 1.5, 499, 500, 501, 2 ** 31, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 1e308, -1e308),
+);
 const buffer = fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes));
 const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'then', 'username', 'password', 'invite', 'session', 'afterSeq', 'beforeSeq', 'limit', 'type'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'valueOf',
+    'hasOwnProperty',
+    'then',
+    'username',
+    'password',
+    'invite',
+    'session',
+    'afterSeq',
+    'beforeSeq',
+    'limit',
+    'type',
+  ),
   fc.string({ maxLength: 8 }),
 );
 
@@ -105,12 +150,21 @@ const { hostile } = fc.letrec<{ hostile: unknown }>((tie) => ({
 
 /** Session tokens of the fuzz users: some resumes are real. */
 const knownTokens: string[] = [];
-const sessionLike = fc.oneof(nastyString, fc.base64String({ minLength: 40, maxLength: 48 }), fc.nat({ max: 1000 }).map((i) => knownTokens[i % Math.max(1, knownTokens.length)] ?? 'none'));
+const sessionLike = fc.oneof(
+  nastyString,
+  fc.base64String({ minLength: 40, maxLength: 48 }),
+  fc.nat({ max: 1000 }).map((i) => knownTokens[i % Math.max(1, knownTokens.length)] ?? 'none'),
+);
 
 const validFrame = fc.string({ unit: 'binary', maxLength: 120 }).map((text) => encodeFrame(fernet.encrypt(text)));
 const frameLike = fc.oneof(
   { weight: 3, arbitrary: validFrame },
-  { weight: 2, arbitrary: fc.tuple(validFrame, fc.nat(), fc.constantFrom('A', 'a', '0', '-', '_', '=', '+', '/', '!', ' ')).map(([frame, at, c]) => frame.slice(0, at % frame.length) + c + frame.slice((at % frame.length) + 1)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(validFrame, fc.nat(), fc.constantFrom('A', 'a', '0', '-', '_', '=', '+', '/', '!', ' '))
+      .map(([frame, at, c]) => frame.slice(0, at % frame.length) + c + frame.slice((at % frame.length) + 1)),
+  },
   { weight: 1, arbitrary: validFrame.map((frame) => frame.slice(0, -4)) },
   { weight: 1, arbitrary: validFrame.map((frame) => '0'.repeat(32) + frame.slice(32)) },
   { weight: 1, arbitrary: fc.base64String({ maxLength: 200 }).map((token) => createHash('md5').update(token).digest('hex') + token) },
@@ -121,7 +175,20 @@ const frameLike = fc.oneof(
 const credentials = fc.oneof(
   fc.record({ username: nastyString, password: nastyString }),
   fc.record({ username: fc.oneof(nastyString, fc.constant('fuzz0')), password: fc.string({ minLength: 1, maxLength: 40 }) }),
-  fc.tuple(nastyString, nastyString, hostileKey, fc.anything({ maxDepth: 1 }).filter((v) => v !== undefined)).map(([u, p, k, v]) => objectFrom([['username', u], ['password', p], [k, v]])),
+  fc
+    .tuple(
+      nastyString,
+      nastyString,
+      hostileKey,
+      fc.anything({ maxDepth: 1 }).filter((v) => v !== undefined),
+    )
+    .map(([u, p, k, v]) =>
+      objectFrom([
+        ['username', u],
+        ['password', p],
+        [k, v],
+      ]),
+    ),
   fc.record({ username: fc.anything({ maxDepth: 1 }), password: fc.anything({ maxDepth: 1 }) }, { requiredKeys: [] }),
 );
 const seqLike = fc.oneof(nastyNumber, fc.nat({ max: 100 }), nastyString);
@@ -131,17 +198,27 @@ const tailored: Partial<Record<ClientEvent, fc.Arbitrary<unknown>>> = {
   REGISTER_CLIENT_: fc.oneof({ weight: 3, arbitrary: credentials }, { weight: 1, arbitrary: hostile }),
   RESUME_SESSION: fc.oneof(
     { weight: 3, arbitrary: fc.record({ session: sessionLike, afterSeq: seqLike }, { requiredKeys: [] }) },
-    { weight: 1, arbitrary: fc.tuple(sessionLike, seqLike, hostileKey).map(([s, a, k]) => objectFrom([['session', s], ['afterSeq', a], [k, 1]])) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(sessionLike, seqLike, hostileKey).map(([s, a, k]) =>
+        objectFrom([
+          ['session', s],
+          ['afterSeq', a],
+          [k, 1],
+        ]),
+      ),
+    },
     { weight: 1, arbitrary: hostile },
   ),
   CLIENT_TO_SERVER: fc.oneof({ weight: 3, arbitrary: frameLike }, { weight: 1, arbitrary: hostile }),
-  HISTORY: fc.oneof({ weight: 3, arbitrary: fc.record({ beforeSeq: seqLike, afterSeq: seqLike, limit: seqLike }, { requiredKeys: [] }) }, { weight: 1, arbitrary: hostile }),
+  HISTORY: fc.oneof(
+    { weight: 3, arbitrary: fc.record({ beforeSeq: seqLike, afterSeq: seqLike, limit: seqLike }, { requiredKeys: [] }) },
+    { weight: 1, arbitrary: hostile },
+  ),
 };
 const payloadFor = (event: ClientEvent): fc.Arbitrary<unknown> => tailored[event] ?? fc.oneof(hostile, fc.anything({ maxDepth: 2 }));
 
-type FuzzEvent =
-  | { kind: 'known'; event: ClientEvent; args: unknown[]; ack: boolean }
-  | { kind: 'unknown'; event: string | number; args: unknown[] };
+type FuzzEvent = { kind: 'known'; event: ClientEvent; args: unknown[]; ack: boolean } | { kind: 'unknown'; event: string | number; args: unknown[] };
 
 const knownEvent: fc.Arbitrary<FuzzEvent> = fc.constantFrom(...CLIENT_EVENTS).chain((event) =>
   fc.record({
@@ -158,7 +235,23 @@ const knownEvent: fc.Arbitrary<FuzzEvent> = fc.constantFrom(...CLIENT_EVENTS).ch
 const unknownEvent: fc.Arbitrary<FuzzEvent> = fc.record({
   kind: fc.constant('unknown' as const),
   event: fc
-    .oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.constantFrom('login_attempting', 'LOGIN_ATTEMPTINg', 'SERVER_TO_CLIENT', 'CLIENT_CONNECTED', 'SERVER_NOTICE', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'error', 'message', 'ping'))
+    .oneof(
+      fc.string({ minLength: 1, maxLength: 20 }),
+      fc.constantFrom(
+        'login_attempting',
+        'LOGIN_ATTEMPTINg',
+        'SERVER_TO_CLIENT',
+        'CLIENT_CONNECTED',
+        'SERVER_NOTICE',
+        '__proto__',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+        'error',
+        'message',
+        'ping',
+      ),
+    )
     .filter((name) => !(CLIENT_EVENTS as readonly string[]).includes(name) && !CLIENT_RESERVED.has(name)),
   args: fc.array(hostile, { maxLength: 2 }),
 });
@@ -171,10 +264,42 @@ type Closer =
 
 const rawPackets = fc.oneof(
   fc.constantFrom(
-    '2', '2[', '2]', '2{}', '2[]', '2[null]', '2[{}]', '2[true]', '2["disconnect"]', '2["connect"]', '2["newListener","x"]', '2[42,"x"]', '2["error","x"]',
-    '2["__proto__",{}]', '2-1["HISTORY",{}]', '21e309["HISTORY",{}]', '299999999999999999999["HISTORY",{}]', '2/nope,["HISTORY",{}]',
-    '1', '0', '0{"token":1}', '0/admin,', '0/nope,{}', '3[]', '399["x"]', '4"boom"', '4{}', '6', '7', '9[]', 'garbage', '',
-    '51-["HISTORY",{"_placeholder":true,"num":0}]', '51-["HISTORY",{"_placeholder":true,"num":7}]', '5x-["HISTORY"]', '59999999999-["HISTORY"]',
+    '2',
+    '2[',
+    '2]',
+    '2{}',
+    '2[]',
+    '2[null]',
+    '2[{}]',
+    '2[true]',
+    '2["disconnect"]',
+    '2["connect"]',
+    '2["newListener","x"]',
+    '2[42,"x"]',
+    '2["error","x"]',
+    '2["__proto__",{}]',
+    '2-1["HISTORY",{}]',
+    '21e309["HISTORY",{}]',
+    '299999999999999999999["HISTORY",{}]',
+    '2/nope,["HISTORY",{}]',
+    '1',
+    '0',
+    '0{"token":1}',
+    '0/admin,',
+    '0/nope,{}',
+    '3[]',
+    '399["x"]',
+    '4"boom"',
+    '4{}',
+    '6',
+    '7',
+    '9[]',
+    'garbage',
+    '',
+    '51-["HISTORY",{"_placeholder":true,"num":0}]',
+    '51-["HISTORY",{"_placeholder":true,"num":7}]',
+    '5x-["HISTORY"]',
+    '59999999999-["HISTORY"]',
     '52-["CLIENT_TO_SERVER",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
   ),
   fc.string({ maxLength: 40 }).map((s) => `2${s}`),
@@ -206,7 +331,12 @@ const closer: fc.Arbitrary<Closer | undefined> = fc.option(
     fc.record({ kind: fc.constant('raw' as const), data: rawPackets }),
     fc.record({
       kind: fc.constant('raw' as const),
-      data: fc.constantFrom('51-["HISTORY",{"_placeholder":true,"num":0}]', '52-["HISTORY",{"_placeholder":true,"num":1}]', '51-["HISTORY",{"__proto__":{"_placeholder":true,"num":0}}]', '51-["HISTORY",{"__proto__":{}}]'),
+      data: fc.constantFrom(
+        '51-["HISTORY",{"_placeholder":true,"num":0}]',
+        '52-["HISTORY",{"_placeholder":true,"num":1}]',
+        '51-["HISTORY",{"__proto__":{"_placeholder":true,"num":0}}]',
+        '51-["HISTORY",{"__proto__":{}}]',
+      ),
       then: fc.oneof(buffer, fc.constant('2["HISTORY",{}]')),
     }),
     fc.record({ kind: fc.constant('raw' as const), data: buffer }),
@@ -275,14 +405,21 @@ const isSafe = (e: FuzzEvent): boolean => {
   const { parts, wire } = wireParts(e.event, e.args);
   return Math.max(...parts) <= 60_000 && !(hasBuffer(wire) && hasPlaceholderObject(wire));
 };
-const batchArbitrary = fc.record({ events: fc.array(fc.oneof({ weight: 9, arbitrary: knownEvent }, { weight: 1, arbitrary: unknownEvent }).filter(isSafe), { minLength: BATCH - 1, maxLength: BATCH - 1 }), closer });
+const batchArbitrary = fc.record({
+  events: fc.array(fc.oneof({ weight: 9, arbitrary: knownEvent }, { weight: 1, arbitrary: unknownEvent }).filter(isSafe), {
+    minLength: BATCH - 1,
+    maxLength: BATCH - 1,
+  }),
+  closer,
+});
 
 // ------------------------------------------------------------------- oracle
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 const hasExactly = (o: Record<string, unknown>, required: string[], optional: string[] = []): boolean =>
   required.every((k) => Object.hasOwn(o, k)) && Object.keys(o).every((k) => required.includes(k) || optional.includes(k));
-const text = (v: unknown, min: number, max: number, wellFormed: boolean): boolean => typeof v === 'string' && v.length >= min && v.length <= max && (!wellFormed || v.isWellFormed());
+const text = (v: unknown, min: number, max: number, wellFormed: boolean): boolean =>
+  typeof v === 'string' && v.length >= min && v.length <= max && (!wellFormed || v.isWellFormed());
 const seq = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 const md5Matches = (frame: string): boolean => /^[0-9a-f]{32}/.test(frame) && createHash('md5').update(frame.slice(32)).digest('hex') === frame.slice(0, 32);
 
@@ -401,7 +538,14 @@ class FuzzSocket {
   ) {}
 
   public async connect(): Promise<void> {
-    this.socket = io(this.url, { transports: ['websocket'], ca: this.ca, checkServerIdentity: () => undefined, reconnection: false, forceNew: true, localAddress: this.address } as never);
+    this.socket = io(this.url, {
+      transports: ['websocket'],
+      ca: this.ca,
+      checkServerIdentity: () => undefined,
+      reconnection: false,
+      forceNew: true,
+      localAddress: this.address,
+    } as never);
     await new Promise<void>((resolve, reject) => {
       this.socket.once('connect', resolve);
       this.socket.once('connect_error', reject);
@@ -483,7 +627,8 @@ class FuzzSocket {
       this.loggedIn = reply.type !== 'NOT_LOGGED_IN';
       survived = true;
     } catch (error) {
-      if (!socket.disconnected) throw new Error(`the server neither answered nor closed after ${describeEvent(batch.closer ?? batch.events.at(-1)!)}: ${String(error)}`);
+      if (!socket.disconnected)
+        throw new Error(`the server neither answered nor closed after ${describeEvent(batch.closer ?? batch.events.at(-1)!)}: ${String(error)}`);
       survived = false;
     }
     if (batch.closer === undefined) {
@@ -539,7 +684,14 @@ describe('fuzzing every client event through real sockets', () => {
   const ask = (socket: Socket, event: string, payload: unknown): Promise<{ type: string; session?: string; id?: string }> =>
     socket.timeout(30_000).emitWithAck(event, payload) as Promise<{ type: string; session?: string }>;
   const plainClient = async (address: string): Promise<Socket> => {
-    const socket = io(url, { transports: ['websocket'], ca, checkServerIdentity: () => undefined, reconnection: false, forceNew: true, localAddress: address } as never);
+    const socket = io(url, {
+      transports: ['websocket'],
+      ca,
+      checkServerIdentity: () => undefined,
+      reconnection: false,
+      forceNew: true,
+      localAddress: address,
+    } as never);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
@@ -551,7 +703,24 @@ describe('fuzzing every client event through real sockets', () => {
     root = await mkdtemp(path.join(tmpdir(), 'enigma-fuzz-'));
     const logFile = path.join(root, 'server.log');
     // Logins are not timed out here (the limits suite tests that): a fuzz socket idles while others work.
-    program = runProcess(process.execPath, ['--expose-gc', '--import', preload, serverEntry, '--port', '0', '--host', '127.0.0.1', '--data-dir', path.join(root, 'data'), '--login-timeout', '3600000', '--log-level', 'warn', '--log-file', logFile]);
+    program = runProcess(process.execPath, [
+      '--expose-gc',
+      '--import',
+      preload,
+      serverEntry,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      path.join(root, 'data'),
+      '--login-timeout',
+      '3600000',
+      '--log-level',
+      'warn',
+      '--log-file',
+      logFile,
+    ]);
     [, url] = await program.waitFor(/listening on (https:\/\/127\.0\.0\.1:\d+)/);
     ca = await readFile(path.join(root, 'data', 'tls-cert.pem'), 'utf8');
 
@@ -604,7 +773,9 @@ describe('fuzzing every client event through real sockets', () => {
             reporter: (details) => {
               if (!details.failed) return;
               const message = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-              throw new Error(`fuzz socket ${i} failed (replay: ENIGMA_FUZZ_SEED=${SEED}, fast-check seed ${details.seed}, path ${details.counterexamplePath}): ${message.slice(0, 2000)}`);
+              throw new Error(
+                `fuzz socket ${i} failed (replay: ENIGMA_FUZZ_SEED=${SEED}, fast-check seed ${details.seed}, path ${details.counterexamplePath}): ${message.slice(0, 2000)}`,
+              );
             },
           },
         ),
@@ -612,76 +783,85 @@ describe('fuzzing every client event through real sockets', () => {
     );
   };
 
-  it(`should answer or ignore ${TOTAL_EVENTS} hostile events (seed ${SEED}), never relay a malformed frame, and keep serving`, async () => {
-    console.log(`fuzz seed ${SEED} (replay: ENIGMA_FUZZ_SEED=${SEED}), ${TOTAL_EVENTS} events on ${WORKERS} sockets`);
-    // Warm up (code paths compiled, caches filled), then measure where the heap stands.
-    await fuzz(2_000, SEED + 1000);
-    await reconnectAll();
-    const heapBefore = await heap();
-    Object.assign(figures, { events: 0, acked: 0, unacked: 0, unknown: 0, closers: 0, resumesThrottled: 0, disconnects: {}, replies: {} });
-    const started = Date.now();
+  it(
+    `should answer or ignore ${TOTAL_EVENTS} hostile events (seed ${SEED}), never relay a malformed frame, and keep serving`,
+    async () => {
+      console.log(`fuzz seed ${SEED} (replay: ENIGMA_FUZZ_SEED=${SEED}), ${TOTAL_EVENTS} events on ${WORKERS} sockets`);
+      // Warm up (code paths compiled, caches filled), then measure where the heap stands.
+      await fuzz(2_000, SEED + 1000);
+      await reconnectAll();
+      const heapBefore = await heap();
+      Object.assign(figures, { events: 0, acked: 0, unacked: 0, unknown: 0, closers: 0, resumesThrottled: 0, disconnects: {}, replies: {} });
+      const started = Date.now();
 
-    await fuzz(TOTAL_EVENTS, SEED);
-    const seconds = (Date.now() - started) / 1000;
+      await fuzz(TOTAL_EVENTS, SEED);
+      const seconds = (Date.now() - started) / 1000;
 
-    // Still serving: a real login and message, which the observer receives last.
-    const survivor = await plainClient('127.0.3.1');
-    expect(await ask(survivor, 'LOGIN_ATTEMPTING', { username: 'survivor', password })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
-    const marker = encodeFrame(fernet.encrypt('still here'));
-    const arrived = new Promise<void>((resolve) => observer.on('SERVER_TO_CLIENT', (m: { frame: string }) => m.frame === marker && resolve()));
-    expect(await ask(survivor, 'CLIENT_TO_SERVER', marker)).toMatchObject({ type: 'ACCEPTED' });
-    await arrived;
-    survivor.disconnect();
+      // Still serving: a real login and message, which the observer receives last.
+      const survivor = await plainClient('127.0.3.1');
+      expect(await ask(survivor, 'LOGIN_ATTEMPTING', { username: 'survivor', password })).toMatchObject({ type: 'LOGIN_SUCCESSFUL' });
+      const marker = encodeFrame(fernet.encrypt('still here'));
+      const arrived = new Promise<void>((resolve) => observer.on('SERVER_TO_CLIENT', (m: { frame: string }) => m.frame === marker && resolve()));
+      expect(await ask(survivor, 'CLIENT_TO_SERVER', marker)).toMatchObject({ type: 'ACCEPTED' });
+      await arrived;
+      survivor.disconnect();
 
-    // Every frame the observer got is well formed, attributed to a real user, once, in seq order.
-    // The console answers in order: once `stats` answers, every `users` line is in.
-    program.command('users');
-    program.command('stats');
-    await program.waitFor(/^stats: /);
-    const users = new Set(program.lines.map((l) => /^\s+\d+\s+(.+)$/.exec(l)?.[1]).filter((u): u is string => u !== undefined));
-    const bad = observed.filter((m) => {
-      try {
-        const { id } = parseFrame(m['frame']);
-        return Object.keys(m).sort().join() !== 'frame,from,id,seq,ts' || m['id'] !== id || !users.has(m['from'] as string);
-      } catch {
-        return true;
-      }
-    });
-    expect(bad.slice(0, 3)).toEqual([]);
-    const seqs = observed.map((m) => m['seq'] as number);
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-    expect(new Set(observed.map((m) => m['id'])).size).toBe(observed.length);
-    const seen = new Set(observed.map((m) => m['id']));
-    expect([...acceptedIds].filter((id) => !seen.has(id))).toEqual([]);
+      // Every frame the observer got is well formed, attributed to a real user, once, in seq order.
+      // The console answers in order: once `stats` answers, every `users` line is in.
+      program.command('users');
+      program.command('stats');
+      await program.waitFor(/^stats: /);
+      const users = new Set(program.lines.map((l) => /^\s+\d+\s+(.+)$/.exec(l)?.[1]).filter((u): u is string => u !== undefined));
+      const bad = observed.filter((m) => {
+        try {
+          const { id } = parseFrame(m['frame']);
+          return Object.keys(m).sort().join() !== 'frame,from,id,seq,ts' || m['id'] !== id || !users.has(m['from'] as string);
+        } catch {
+          return true;
+        }
+      });
+      expect(bad.slice(0, 3)).toEqual([]);
+      const seqs = observed.map((m) => m['seq'] as number);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(observed.map((m) => m['id'])).size).toBe(observed.length);
+      const seen = new Set(observed.map((m) => m['id']));
+      expect([...acceptedIds].filter((id) => !seen.has(id))).toEqual([]);
 
-    // Nothing unasked reached the fuzz sockets, no oversized packet was answered.
-    expect(fuzzSockets.flatMap((f) => f.stray).slice(0, 5)).toEqual([]);
-    expect(oversizeAnswered).toEqual([]);
+      // Nothing unasked reached the fuzz sockets, no oversized packet was answered.
+      expect(fuzzSockets.flatMap((f) => f.stray).slice(0, 5)).toEqual([]);
+      expect(oversizeAnswered).toEqual([]);
 
-    // Memory: back within 10% once the garbage is collected.
-    await reconnectAll();
-    const heapAfter = await heap();
-    const log = await readFile(path.join(root, 'server.log'), 'utf8');
-    const summary = {
-      seed: SEED,
-      events: figures.events,
-      seconds,
-      acked: figures.acked,
-      unacked: figures.unacked,
-      unknown: figures.unknown,
-      closers: figures.closers,
-      disconnects: figures.disconnects,
-      replies: figures.replies,
-      relayed: observed.length,
-      heapBefore,
-      heapAfter,
-    };
-    console.log(`fuzz figures: ${JSON.stringify(summary, null, 1)}`);
+      // Memory: back within 10% once the garbage is collected.
+      await reconnectAll();
+      const heapAfter = await heap();
+      const log = await readFile(path.join(root, 'server.log'), 'utf8');
+      const summary = {
+        seed: SEED,
+        events: figures.events,
+        seconds,
+        acked: figures.acked,
+        unacked: figures.unacked,
+        unknown: figures.unknown,
+        closers: figures.closers,
+        disconnects: figures.disconnects,
+        replies: figures.replies,
+        relayed: observed.length,
+        heapBefore,
+        heapAfter,
+      };
+      console.log(`fuzz figures: ${JSON.stringify(summary, null, 1)}`);
 
-    expect(figures.events).toBeGreaterThanOrEqual(TOTAL_EVENTS);
-    expect(program.child.exitCode).toBeNull();
-    expect(program.stderr).toBe('');
-    expect(log.split('\n').filter((line) => /"level":(50|60)/.test(line)).slice(0, 3)).toEqual([]);
-    expect(heapAfter).toBeLessThanOrEqual(heapBefore * 1.1);
-  }, 15 * 60_000);
+      expect(figures.events).toBeGreaterThanOrEqual(TOTAL_EVENTS);
+      expect(program.child.exitCode).toBeNull();
+      expect(program.stderr).toBe('');
+      expect(
+        log
+          .split('\n')
+          .filter((line) => /"level":(50|60)/.test(line))
+          .slice(0, 3),
+      ).toEqual([]);
+      expect(heapAfter).toBeLessThanOrEqual(heapBefore * 1.1);
+    },
+    15 * 60_000,
+  );
 });

@@ -118,8 +118,15 @@ describe('the sessions per user', () => {
 
     const third = await connectOne();
     const refused = await call<Reply>(third, 'LOGIN_ATTEMPTING', { username: 'BUSY', password: strongPassword });
-    expect(refused).toEqual({ type: 'RATE_LIMITED', retryAfterMs: expect.any(Number), reason: 'too many sessions: this user is already logged in 2 times; log out elsewhere first' });
-    expect(await call(third, 'RESUME_SESSION', { session: login.session, afterSeq: 0 })).toMatchObject({ type: 'RATE_LIMITED', reason: expect.stringMatching(/too many sessions/) });
+    expect(refused).toEqual({
+      type: 'RATE_LIMITED',
+      retryAfterMs: expect.any(Number),
+      reason: 'too many sessions: this user is already logged in 2 times; log out elsewhere first',
+    });
+    expect(await call(third, 'RESUME_SESSION', { session: login.session, afterSeq: 0 })).toMatchObject({
+      type: 'RATE_LIMITED',
+      reason: expect.stringMatching(/too many sessions/),
+    });
     // The refused socket is not logged in.
     expect(await call(third, 'CLIENT_TO_SERVER', frameOf(key, 'sneak'))).toEqual({ type: 'NOT_LOGGED_IN' });
     expect(target.server.relay.sessions().filter((s) => s.username === 'busy')).toHaveLength(2);

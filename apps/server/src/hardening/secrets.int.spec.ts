@@ -48,7 +48,11 @@ describe('secrets at rest and in logs', () => {
     root = await mkdtemp(path.join(tmpdir(), 'enigma-secrets-'));
     dataDir = path.join(root, 'data');
     logFile = path.join(root, 'logs', 'server.log');
-    ({ program, url, fingerprint } = (await startServerProcess(dataDir, ['--log-level', 'debug', '--log-file', logFile])) as { program: Program; url: string; fingerprint: string });
+    ({ program, url, fingerprint } = (await startServerProcess(dataDir, ['--log-level', 'debug', '--log-file', logFile])) as {
+      program: Program;
+      url: string;
+      fingerprint: string;
+    });
   });
   afterAll(async () => {
     for (const client of clients) client.close();
@@ -100,7 +104,9 @@ describe('secrets at rest and in logs', () => {
     // ...and by hand, with secrets inside malformed requests.
     const ca = (await readFile(path.join(dataDir, 'tls-cert.pem'), 'utf8')).toString();
     // Only the pinned certificate is trusted; its name need not match 127.0.0.1.
-    const raw = io(url, { transports: ['websocket'], ca, reconnection: false, forceNew: true, checkServerIdentity: () => undefined } as Parameters<typeof io>[1]);
+    const raw = io(url, { transports: ['websocket'], ca, reconnection: false, forceNew: true, checkServerIdentity: () => undefined } as Parameters<
+      typeof io
+    >[1]);
     await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
     const ask = (event: string, ...args: unknown[]): Promise<{ type: string }> => call(raw, event, ...args);
     expect(await ask('LOGIN_ATTEMPTING', { username: 'alice', password: alicePassword, key: chatKey })).toMatchObject({ type: 'MALFORMED_REQUEST' });
@@ -113,11 +119,21 @@ describe('secrets at rest and in logs', () => {
   }, 60_000);
 
   it('should leave none of them in the data dir (database, WAL), the logs, stdout or stderr', async () => {
-    const secrets: Record<string, string> = { alicePassword, bobPassword, typoPassword, chatKey, marker, afterResume, aliceSession: tokens[0]!, bobSession: tokens[1]! };
+    const secrets: Record<string, string> = {
+      alicePassword,
+      bobPassword,
+      typoPassword,
+      chatKey,
+      marker,
+      afterResume,
+      aliceSession: tokens[0]!,
+      bobSession: tokens[1]!,
+    };
     /** Every (place, name) where a needle occurs, as UTF-8 or UTF-16 (SQLite may store text either way). */
     const scan = async (needles: Record<string, string>): Promise<string[]> => {
       const places: Array<[string, Buffer]> = [];
-      for (const file of [...(await filesUnder(dataDir)), ...(await filesUnder(path.dirname(logFile)))]) places.push([path.relative(root, file), await readFile(file)]);
+      for (const file of [...(await filesUnder(dataDir)), ...(await filesUnder(path.dirname(logFile)))])
+        places.push([path.relative(root, file), await readFile(file)]);
       places.push(['stdout', Buffer.from(program.lines.join('\n'))], ['stderr', Buffer.from(program.stderr)]);
       const found: string[] = [];
       for (const [place, bytes] of places) {

@@ -14,7 +14,9 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { io } from 'socket.io-client';
 
 const [url, session, socketCount, nonReaderCount, requestCount, framesFile] = process.argv.slice(2);
-const frames = readFileSync(framesFile, 'utf8').split('\n').filter((line) => line !== '');
+const frames = readFileSync(framesFile, 'utf8')
+  .split('\n')
+  .filter((line) => line !== '');
 const say = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
 const call = (socket, event, payload) => socket.timeout(120_000).emitWithAck(event, payload);
 
@@ -72,7 +74,7 @@ async function attack() {
   await Promise.all(
     readers.map(async (socket) => {
       let after = 0;
-      for (let got = 0; got < 2; ) {
+      for (let got = 0; got < 2;) {
         const reply = await call(socket, 'HISTORY', { afterSeq: after, limit: 500 });
         if (reply.type === 'RATE_LIMITED') {
           record(reply);

@@ -12,7 +12,9 @@ import type { TestServer } from './harness.js';
  * socket.io-client hands `localAddress` on to the `ws` connection.
  */
 export function clientFrom(target: TestServer, localAddress: string, options: Partial<ManagerOptions & SocketOptions> = {}): Socket {
-  return connectClient(target.url, { transports: ['websocket'], ca: target.ca, reconnection: false, forceNew: true, localAddress, ...options } as Partial<ManagerOptions & SocketOptions>);
+  return connectClient(target.url, { transports: ['websocket'], ca: target.ca, reconnection: false, forceNew: true, localAddress, ...options } as Partial<
+    ManagerOptions & SocketOptions
+  >);
 }
 
 /** Resolves once connected; rejects with the server's refusal (`connect_error`). */
@@ -76,7 +78,13 @@ export function rawUpgrade(target: TestServer, options: { localAddress?: string;
       ca: target.ca,
       agent: false,
       localAddress: options.localAddress,
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...options.headers },
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...options.headers,
+      },
     });
     req.on('upgrade', (res, socket) => resolve({ upgraded: true, socket, headers: res.headers }));
     req.on('response', (res) => {
