@@ -1,6 +1,6 @@
 import nx from '@nx/eslint-plugin';
 
-// Module boundaries follow the architecture's table (ARCHITECTURE.md §1):
+// Module boundaries follow the layout (README.md, "Layout"):
 // shared libs import only shared libs, the desktop client never reaches the
 // server-side libs, util libs import nothing but util libs.
 const depConstraints = [

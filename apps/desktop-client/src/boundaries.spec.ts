@@ -3,7 +3,7 @@ import { ESLint } from 'eslint';
 import { fileURLToPath } from 'node:url';
 
 // The desktop client runs on users' machines: it must never pull in the
-// server-side account store or relay (ARCHITECTURE.md §1, enforced by lint).
+// server-side account store or relay (the tags in eslint.config.mjs, enforced by lint).
 const workspaceRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const eslint = new ESLint({ cwd: workspaceRoot });
 

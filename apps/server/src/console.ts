@@ -72,13 +72,14 @@ async function targetUser(command: string, args: string, server: EnigmaServer, o
   return user;
 }
 
-/** The operator's commands (ARCHITECTURE.md §3). One line in, one or more lines out, never a stack trace. */
+/** The operator's commands (docs/operations.md, "Console"). One line in, one or more lines out, never a stack trace. */
 export const commands: Record<string, Command> = {
   help: {
     usage: 'help',
     help: 'list the commands',
     run: (_args, _server, out) => {
-      for (const command of Object.values(commands)) out(`  ${command.usage.padEnd(22)} ${command.help}`);
+      const width = Math.max(...Object.values(commands).map((command) => command.usage.length));
+      for (const command of Object.values(commands)) out(`  ${command.usage.padEnd(width)}  ${command.help}`);
     },
   },
   start: {

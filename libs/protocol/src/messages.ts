@@ -1,6 +1,6 @@
 import type { ClientEventName, ReplyOf } from './client-events.js';
 
-// Wire payloads of protocol v1 (ARCHITECTURE.md §2). Replies are discriminated
+// Wire payloads of protocol v1 (docs/protocol.md). Replies are discriminated
 // unions on `type`, so a `switch` over a reply is checked for exhaustiveness.
 
 export interface Credentials {
