@@ -121,3 +121,47 @@ describe('look-alike usernames, through the real server process', () => {
     expect(await consoleCommand(server.program, 'kick bob', /^kick/)).toEqual(['kick: #3 bob is not online (their saved sessions are revoked)']);
   });
 });
+
+describe('accounts of an old database whose names differ only in case', () => {
+  let root: string;
+  let server: Running;
+  const clients: ChatClient[] = [];
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'enigma-case-names-'));
+    const dataDir = path.join(root, 'data');
+    await mkdir(dataDir, { recursive: true });
+    const seed = new Database(path.join(dataDir, 'accounts.db'));
+    seed.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, password TEXT)');
+    seed.prepare('INSERT INTO users (id, username, password) VALUES (?, ?, ?)').run(1, 'Bob', 'upper-bob-legacy-pw');
+    seed.prepare('INSERT INTO users (id, username, password) VALUES (?, ?, ?)').run(2, 'bob', 'lower-bob-legacy-pw');
+    seed.close();
+    server = (await startServerProcess(dataDir)) as Running;
+  }, 60_000);
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await server?.program.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('should disconnect only the account an id names, not the other spelling', async () => {
+    const login = async (name: string, password: string): Promise<ChatClient> => {
+      const client = new ChatClient({ chatKey });
+      clients.push(client);
+      await client.connect({ url: server.url, fingerprint: server.fingerprint });
+      expect(await client.login(name, password)).toMatchObject({ type: 'LOGIN_SUCCESSFUL', username: name });
+      return client;
+    };
+    const upper = await login('Bob', 'upper-bob-legacy-pw');
+    const lower = await login('bob', 'lower-bob-legacy-pw');
+    const lowerNotices: ServerNotice[] = [];
+    lower.on('notice', (notice) => void lowerNotices.push(notice));
+    const kicked = new Promise<ServerNotice>((resolve) => upper.on('notice', resolve));
+
+    expect(await consoleCommand(server.program, 'kick #1', /^kick/)).toEqual([expect.stringMatching(/^kicked #1 Bob/)]);
+    expect(await kicked).toMatchObject({ kind: 'kicked' });
+    // The other spelling is still connected and logged in: it sends, and was told nothing.
+    await expect(lower.send('всё ещё здесь')).resolves.toMatchObject({ seq: expect.any(Number) });
+    expect(lowerNotices).toEqual([]);
+  });
+});

@@ -662,13 +662,17 @@ export class ChatRelay {
 
   private disconnectUser(username: string, notice: ServerNotice): number {
     const key = usernameKey(username);
-    const peers = [...(this.#online.get(key) ?? [])];
+    const sharing = [...(this.#online.get(key) ?? [])];
+    // Presence is keyed by the folded name, but an old database may hold two
+    // accounts whose names differ only in case (`Bob`, `bob`): only the
+    // connections of the account acted on are closed.
+    const peers = sharing.filter((peerId) => this.#sessions.get(peerId)?.username === username);
     for (const peerId of peers) {
       this.port.disconnect(peerId, notice);
       this.leave(peerId, 'now');
     }
     // Removed while in the grace after a disconnect: no return to wait for.
-    const departing = this.#departing.get(key);
+    const departing = peers.length === sharing.length ? this.#departing.get(key) : undefined;
     if (departing !== undefined) {
       clearTimeout(departing.timer);
       this.#departing.delete(key);
