@@ -34,7 +34,7 @@ const ID_ARGUMENT = /^#(\d{1,10})$/;
  * ASCII are listed by code point (`аlice [U+0430]`, `aliceㅤ [U+3164]`), and
  * control characters of a legacy name are not sent to the terminal.
  */
-export function showName(name: string): string {
+function showName(name: string): string {
   const shown = name.replace(/\p{C}/gu, '\uFFFD');
   const unusual = [...new Set([...name].filter((c) => !/^[\x21-\x7e]$/.test(c)))];
   if (unusual.length === 0) return shown;

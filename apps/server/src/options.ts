@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ThrottleOptions } from '@enigma/auth-store';
 import type { RegistrationPolicy } from '@enigma/relay';
 import { parseDuration } from './duration.js';
-import { parseSize } from './size.js';
+import { formatSize, parseSize } from './size.js';
 
 /** Everything the operator can set, from flags or ENIGMA_* environment variables. */
 export interface ServerOptions {
@@ -238,7 +238,7 @@ export function parseServerOptions(argv: readonly string[], env: NodeJS.ProcessE
       new Option('--account-quota <size>', 'bytes of messages one account may have stored (e.g. 256MiB, 1GiB); 0 = no quota')
         .env('ENIGMA_ACCOUNT_QUOTA')
         .argParser(size)
-        .default(DEFAULT_ACCOUNT_QUOTA_BYTES, '256MiB'),
+        .default(DEFAULT_ACCOUNT_QUOTA_BYTES, formatSize(DEFAULT_ACCOUNT_QUOTA_BYTES)),
     )
     .addOption(
       new Option('--registration <policy>', 'who may register: anyone, holders of an operator invite (console: invite create), or nobody')

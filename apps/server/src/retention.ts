@@ -9,14 +9,14 @@ import type { Logger } from './logger.js';
  * it: a frame sent while pruning runs waits for one batch at most (a few ms),
  * not for the whole backlog.
  */
-export const PRUNE_BATCH = 1000;
+const PRUNE_BATCH = 1000;
 
 /**
  * How often a round starts: every minute, or more often for a short
  * retention (a tenth of it, at least a second), so a message is gone at most
  * ~10% after its time is up.
  */
-export function pruneIntervalMs(retentionMs: number): number {
+function pruneIntervalMs(retentionMs: number): number {
   return Math.min(60_000, Math.max(1000, Math.floor(retentionMs / 10)));
 }
 
@@ -28,7 +28,6 @@ export interface RetentionStatus {
   removedSinceStart: number;
   /** A round is deleting batches right now. */
   pruning: boolean;
-  lastRoundAt: Date | undefined;
 }
 
 /**
@@ -42,7 +41,6 @@ export class RetentionPruner {
   #round: Promise<void> | undefined;
   #stopped = false;
   #removed = 0;
-  #lastRoundAt: Date | undefined;
   readonly #intervalMs: number;
 
   public constructor(
@@ -75,7 +73,6 @@ export class RetentionPruner {
       prunedBefore: await this.store.prunedBefore(),
       removedSinceStart: this.#removed,
       pruning: this.#round !== undefined,
-      lastRoundAt: this.#lastRoundAt,
     };
   }
 
@@ -110,8 +107,6 @@ export class RetentionPruner {
     } catch (error) {
       // The database may be switching or closing; the next round tries again.
       this.log.warn({ err: error, removed }, 'retention: pruning failed; retrying at the next round');
-    } finally {
-      this.#lastRoundAt = new Date();
     }
   }
 }

@@ -12,7 +12,7 @@ const UNIT_BYTES: Record<string, number> = {
 };
 
 /** The largest size accepted: 1 PiB, past any disk, and still an exact integer in a double. */
-export const MAX_SIZE_BYTES = 1024 ** 5;
+const MAX_SIZE_BYTES = 1024 ** 5;
 
 /**
  * Reads an operator's size: a number and an optional unit, e.g. `256MiB`,

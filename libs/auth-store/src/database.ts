@@ -288,7 +288,6 @@ async function backupSqlite(writer: SqliteWriterThread, live: string, destinatio
 class SwitchableDatabase implements DatabaseHandle {
   #dataSource: DataSource;
   #database: string;
-  #description: string;
   #writer: SqliteWriterThread | undefined;
   #observer: WriteObserver | undefined;
   readonly #committed = (seconds: number): void => this.#observer?.(seconds);
@@ -296,7 +295,6 @@ class SwitchableDatabase implements DatabaseHandle {
   public constructor(dataSource: DataSource, database: string) {
     this.#dataSource = dataSource;
     this.#database = database;
-    this.#description = describe(database);
     this.#writer = this.writerFor(database);
   }
 
@@ -317,7 +315,7 @@ class SwitchableDatabase implements DatabaseHandle {
   }
 
   public get description(): string {
-    return this.#description;
+    return describe(this.#database);
   }
 
   public get dialect(): 'sqlite' | 'postgres' {
@@ -337,7 +335,6 @@ class SwitchableDatabase implements DatabaseHandle {
     const previous = { dataSource: this.#dataSource, writer: this.#writer };
     this.#dataSource = next;
     this.#database = database;
-    this.#description = describe(database);
     this.#writer = this.writerFor(database);
     // Writes already posted to the old database finish there first.
     await previous.writer?.close();

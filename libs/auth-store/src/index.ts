@@ -16,8 +16,8 @@ export {
 } from './migrations.js';
 export { auditUsernames } from './name-audit.js';
 export type { NameAudit } from './name-audit.js';
-export { isHighlyRestrictive, nameSkeleton, skeleton } from './names.js';
-export { DEFAULT_PASSWORD_STRENGTH, PasswordStrengthPool } from './password-strength.js';
+export { nameSkeleton } from './names.js';
+export { PasswordStrengthPool } from './password-strength.js';
 export type { PasswordStrengthOptions } from './password-strength.js';
 export { inviteStoreId, MAX_INVITE_USES, SqlInviteStore } from './invite-store.js';
 export type { CreatedInvite, InviteInfo, InviteProblem, InviteStore } from './invite-store.js';

@@ -21,7 +21,7 @@ export function auditUsernames(users: readonly PublicUser[]): NameAudit {
     const check = normalizeUsername(user.username);
     if (!check.ok) refused.push({ user, reason: check.reason });
     else if (check.username !== user.username) refused.push({ user, reason: 'the name is not in NFC form' });
-    const skeleton = nameSkeleton(user.username);
+    const skeleton = check.ok ? check.skeleton : nameSkeleton(user.username);
     const group = bySkeleton.get(skeleton);
     if (group === undefined) bySkeleton.set(skeleton, [user]);
     else group.push(user);

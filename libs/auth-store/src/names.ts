@@ -62,7 +62,7 @@ const scriptPatterns: ReadonlyArray<[string, RegExp]> = SCRIPTS.flatMap((script)
 const scriptCache = new Map<number, ReadonlySet<string>>();
 
 /** Script_Extensions of one character; a character of a script the table lacks gets a set of its own. */
-export function scriptExtensions(character: string): ReadonlySet<string> {
+function scriptExtensions(character: string): ReadonlySet<string> {
   const codePoint = character.codePointAt(0) ?? 0;
   let scripts = scriptCache.get(codePoint);
   if (scripts === undefined) {

@@ -79,16 +79,12 @@ export type ClientEventDispatcher<Context> = <E extends ClientEventName>(event: 
  * refuses gets the event's `malformed` reply with a reason; anything else
  * goes to the event's handler, typed. The handler's errors are the caller's.
  */
-export function dispatchClientEvent<Context>(
-  handlers: ClientEventHandlers<Context>,
-  loggedIn: (context: Context) => boolean,
-  limits?: ProtocolLimits,
-): ClientEventDispatcher<Context> {
+export function dispatchClientEvent<Context>(handlers: ClientEventHandlers<Context>, loggedIn: (context: Context) => boolean): ClientEventDispatcher<Context> {
   return async <E extends ClientEventName>(event: E, context: Context, payload: unknown): Promise<ReplyOf<E>> => {
     const spec = clientEvents[event] as (typeof clientEvents)[ClientEventName];
     // Both replies are in every such event's `replies` (the table's spec checks it); TypeScript cannot see that through `E`.
     if (spec.session && !loggedIn(context)) return { type: 'NOT_LOGGED_IN' } as ReplyOf<E>;
-    const request = validateClientPayload(event, payload, limits);
+    const request = validateClientPayload(event, payload);
     if (!request.ok) return { type: spec.malformed, reason: request.reason } as ReplyOf<E>;
     return (handlers[event] as (context: Context, payload: PayloadOf<E>) => Promise<ReplyOf<E>>)(context, request.value);
   };

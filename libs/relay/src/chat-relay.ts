@@ -128,6 +128,8 @@ const SESSION_CAP_RETRY_MS = 60_000;
 const BUSY_RETRY_MS = 1000;
 /** What a backlog request refused for being one too many, or for a peer with unread data, is told to wait. */
 const HISTORY_RETRY_MS = 250;
+/** Accounts with a history budget kept before the first sweep of the refilled ones. */
+const BUDGET_SWEEP_MIN = 1024;
 /** Backlog requests waiting for a server-wide slot: each is a closure, no reply yet (some 100 bytes); more than the connections a node is expected to hold. */
 const SERVER_HISTORY_WAITING = 65_536;
 const HISTORY_BUSY = 'too many history requests at once for this account or server; wait a moment';
@@ -186,6 +188,8 @@ export class ChatRelay {
   readonly #serverHistory: KeyedGate;
   /** Per folded username: the bytes of backlog it may still be sent now (a token bucket), and when that was. Only accounts below a full bucket are kept. */
   readonly #historyBudget = new Map<string, { bytes: number; at: number }>();
+  /** `#historyBudget` is swept when it grows past this. */
+  #budgetSweepAt = BUDGET_SWEEP_MIN;
   /**
    * Work that must happen one task at a time, in call order: broadcasts of
    * appended frames (so they leave in seq order) and presence changes (so the registry sees
@@ -388,12 +392,17 @@ export class ChatRelay {
     return this.#accountHistory.run(usernameKey(username), () => this.#serverHistory.run(SERVER, task));
   }
 
+  /** An account's history budget at `now`: what it had, refilled at `rate` bytes a second, up to a burst of `2 * rate`. */
+  private historyBudgetAt(key: string, now: number, rate: number): number {
+    const budget = this.#historyBudget.get(key);
+    return budget === undefined ? 2 * rate : Math.min(2 * rate, budget.bytes + ((now - budget.at) * rate) / 1000);
+  }
+
   /** 0 when the account may be sent a page now; otherwise how long until it may (its budget is overdrawn). */
   private historyWait(username: string): number {
     const rate = this.options.historyBytesPerSecond;
-    const budget = this.#historyBudget.get(usernameKey(username));
-    if (rate <= 0 || budget === undefined) return 0;
-    const bytes = Math.min(2 * rate, budget.bytes + ((Date.now() - budget.at) * rate) / 1000);
+    if (rate <= 0) return 0;
+    const bytes = this.historyBudgetAt(usernameKey(username), Date.now(), rate);
     return bytes >= 0 ? 0 : Math.max(1, Math.ceil((-bytes / rate) * 1000));
   }
 
@@ -403,14 +412,14 @@ export class ChatRelay {
     if (rate <= 0) return;
     const key = usernameKey(username);
     const now = Date.now();
-    const budget = this.#historyBudget.get(key);
-    const before = budget === undefined ? 2 * rate : Math.min(2 * rate, budget.bytes + ((now - budget.at) * rate) / 1000);
     let sent = 0;
     for (const message of messages) sent += message.frame.length;
-    this.#historyBudget.set(key, { bytes: before - sent, at: now });
+    this.#historyBudget.set(key, { bytes: this.historyBudgetAt(key, now, rate) - sent, at: now });
     // Accounts whose budget has refilled are forgotten now and then: the map holds those that read a lot lately.
-    if (this.#historyBudget.size > 1024) {
-      for (const [name, entry] of this.#historyBudget) if (entry.bytes + ((now - entry.at) * rate) / 1000 >= 2 * rate) this.#historyBudget.delete(name);
+    // The next sweep waits until the map has doubled, so a reply costs O(1) on average, not a walk of every account.
+    if (this.#historyBudget.size > this.#budgetSweepAt) {
+      for (const name of this.#historyBudget.keys()) if (this.historyBudgetAt(name, now, rate) >= 2 * rate) this.#historyBudget.delete(name);
+      this.#budgetSweepAt = Math.max(BUDGET_SWEEP_MIN, 2 * this.#historyBudget.size);
     }
   }
 
