@@ -16,3 +16,7 @@ export function runProcess(command: string, args: string[], env?: NodeJS.Process
 export function startServerProcess(dataDir: string, extraArgs?: string[]): Promise<{ program: Program; url: string; fingerprint: string | undefined }>;
 /** Runs a console command; resolves with the lines it printed once `last` matches one of them. */
 export function consoleCommand(program: Program, command: string, last: RegExp): Promise<string[]>;
+/** The console's retention line (`status`), parsed. */
+export function retentionState(program: Program): Promise<{ line: string; prunedBefore: number; pruning: boolean }>;
+/** Asks `status` until the server reports everything below `seq` deleted and no round running. */
+export function untilPruned(program: Program, seq: number): Promise<void>;

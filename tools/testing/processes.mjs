@@ -91,3 +91,20 @@ export async function consoleCommand(program, command, last) {
   await program.waitFor(/^stats: /, from);
   return program.lines.slice(from).filter((line) => !line.startsWith('stats: '));
 }
+
+/** The console's retention line (`status`), parsed. */
+export async function retentionState(program) {
+  const from = program.lines.length;
+  program.command('status');
+  const [line] = await program.waitFor(/^retention: .*/, from);
+  return { line, prunedBefore: Number(/before seq (\d+)/.exec(line)?.[1] ?? 0), pruning: line.includes('pruning now') };
+}
+
+/** Asks `status` until the server reports everything below `seq` deleted and no round running. */
+export async function untilPruned(program, seq) {
+  for (;;) {
+    const state = await retentionState(program);
+    if (state.prunedBefore >= seq && !state.pruning) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { chromiumArgs, findChromium } from '../../../tools/testing/chromium.mjs';
-import { desktopEntry, runProgram, startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
+import { desktopEntry, runProgram, startServerProcess, untilPruned, type Program } from '../../../tools/testing/processes.mjs';
 import { strings } from '../src/ui/i18n.js';
 
 const executablePath = findChromium();
@@ -37,22 +37,11 @@ const password = 'a-long-retained-passphrase-7';
     await rm(work, { recursive: true, force: true });
   });
 
-  /** Asks the console's `status` until retention reports everything below `seq` removed. */
-  const untilPruned = async (seq: number): Promise<void> => {
-    for (;;) {
-      const from = server.program.lines.length;
-      server.program.command('status');
-      const [line] = await server.program.waitFor(/^retention: .*/, from);
-      if (Number(/before seq (\d+)/.exec(line)?.[1] ?? 0) >= seq && !line.includes('pruning now')) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  };
-
   it('should tell a user logging in that older messages were removed, and chat on', async () => {
     await bot.connect({ url: server.url, fingerprint: server.fingerprint });
     await bot.register('bot', password);
     for (const text of ['первое', 'второе', 'третье']) await bot.send(text);
-    await untilPruned(4);
+    await untilPruned(server.program, 4);
 
     app = runProgram(desktopEntry, ['--no-window', '--profile-dir', path.join(work, 'profile'), '--server', server.url]);
     const [, url] = await app.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/);

@@ -27,12 +27,16 @@ function warn(message: string): void {
   process.stderr.write(`enigma: warning: ${message}\n`);
 }
 
-async function readBounded(read: (buffer: Buffer, at: number) => Promise<number>): Promise<string> {
-  const buffer = Buffer.alloc(MAX_INVITE_BYTES + 1);
+/** Reads an invite from a file's or standard input's stream, refusing more than `MAX_INVITE_BYTES`. */
+async function readInvite(stream: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
   let length = 0;
-  for (let n; length <= MAX_INVITE_BYTES && (n = await read(buffer, length)) > 0;) length += n;
-  if (length > MAX_INVITE_BYTES) throw new RangeError('too long for an invite');
-  return buffer.subarray(0, length).toString('utf8').trim();
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    length += chunk.length;
+    if (length > MAX_INVITE_BYTES) throw new RangeError('too long for an invite');
+  }
+  return Buffer.concat(chunks).toString('utf8').trim();
 }
 
 /** The invite from a file: warns (but goes on) when other users may read the file, since then they may already have the key. */
@@ -46,21 +50,10 @@ async function inviteFromFile(file: string): Promise<string> {
         `${file} can be read by other users (mode ${(stat.mode & 0o777).toString(8)}); it holds the chat key: chmod 600 it, and if others share this computer, rotate the key`,
       );
     }
-    return await readBounded(async (buffer, at) => (await handle.read(buffer, at, buffer.length - at, null)).bytesRead);
+    return await readInvite(handle.createReadStream({ autoClose: false }));
   } finally {
     await handle.close();
   }
-}
-
-async function inviteFromStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    length += chunk.length;
-    if (length > MAX_INVITE_BYTES) throw new RangeError('too long for an invite');
-  }
-  return Buffer.concat(chunks).toString('utf8').trim();
 }
 
 /** A value given on the command line that carries a secret (a chat key or an invite token). */
@@ -101,7 +94,7 @@ async function main(): Promise<void> {
   let invite: string | undefined;
   try {
     if (flags['invite-file'] !== undefined) invite = await inviteFromFile(flags['invite-file']);
-    else if (flags.invite === '-') invite = await inviteFromStdin();
+    else if (flags.invite === '-') invite = await readInvite(process.stdin as AsyncIterable<Buffer>);
   } catch (error) {
     fail(
       flags['invite-file'] !== undefined

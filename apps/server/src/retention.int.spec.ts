@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { PASSWORD, seedDataDir } from '../../../tools/fixtures/seed-data-dir.mjs';
-import { startServerProcess, type Program } from '../../../tools/testing/processes.mjs';
+import { startServerProcess, type Program, retentionState, untilPruned } from '../../../tools/testing/processes.mjs';
 
 jest.setTimeout(60_000);
 
@@ -33,23 +33,6 @@ async function insertMessages(dataDir: string, rows: Array<{ text: string; ts: n
     }
   } finally {
     await database.close();
-  }
-}
-
-/** The console's retention line, parsed. */
-async function retentionState(program: Program): Promise<{ line: string; prunedBefore: number; pruning: boolean }> {
-  const from = program.lines.length;
-  program.command('status');
-  const [line] = await program.waitFor(/^retention: .*/, from);
-  return { line, prunedBefore: Number(/before seq (\d+)/.exec(line)?.[1] ?? 0), pruning: line.includes('pruning now') };
-}
-
-/** Asks `status` until the server reports everything below `seq` deleted and no round running. */
-async function untilPruned(program: Program, seq: number): Promise<void> {
-  for (;;) {
-    const state = await retentionState(program);
-    if (state.prunedBefore >= seq && !state.pruning) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

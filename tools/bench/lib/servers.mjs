@@ -40,10 +40,7 @@ export async function startServer(kind, { dataDir, args: extraArgs = [], nodeFla
     pid,
     /** Sends `stats` and parses the answer (resets Enigma's event-loop histogram). */
     async stats() {
-      const from = program.lines.length;
-      program.command('stats');
-      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${kind}: no answer to stats`)), 10_000).unref());
-      const m = await Promise.race([program.waitFor(STATS_LINE, from), timeout]);
+      const m = STATS_LINE.exec(await this.console('stats', STATS_LINE));
       return { loopP50Ms: +m[1], loopP99Ms: +m[2], loopMaxMs: +m[3], rssBytes: +m[4], heapBytes: +m[5], sessions: +m[6] };
     },
     /** Sends a console command; resolves with the whole first line it prints that matches `pattern`. */
